@@ -1,0 +1,123 @@
+/* pal-parallel.c: persistent workers, woken per call */
+#include "pal-parallel.h"
+
+#include <cblas.h>
+
+/* OpenBLAS's own entry points; declared here since cblas.h of other
+ * implementations lacks them. */
+extern void openblas_set_num_threads (int num_threads);
+
+#define MAX_THREADS 64
+
+typedef struct {
+  GMutex        lock;
+  GCond         wake;
+  GCond         done;
+  int           n_threads;
+  GThread      *threads[MAX_THREADS];
+  guint64       generation;
+  int           pending;
+  PalChunkFunc  fn;
+  void         *data;
+  int           n;
+  int           n_workers;   /* of this call */
+} Pool;
+
+static Pool pool = { .n_threads = 1 };
+static GMutex call_lock;   /* one parallel_for at a time */
+
+static gpointer
+worker_main (gpointer p)
+{
+  int id = GPOINTER_TO_INT (p);
+  guint64 seen = 0;
+
+  for (;;)
+    {
+      int b, e;
+
+      g_mutex_lock (&pool.lock);
+      while (pool.generation == seen)
+        g_cond_wait (&pool.wake, &pool.lock);
+      seen = pool.generation;
+      g_mutex_unlock (&pool.lock);
+
+      if (id < pool.n_workers)
+        {
+          pal_chunk (pool.n, id, pool.n_workers, &b, &e);
+          if (b < e)
+            pool.fn (b, e, id, pool.data);
+        }
+
+      g_mutex_lock (&pool.lock);
+      if (--pool.pending == 0)
+        g_cond_signal (&pool.done);
+      g_mutex_unlock (&pool.lock);
+    }
+  return NULL;
+}
+
+void
+pal_set_threads (int n_threads)
+{
+  if (n_threads <= 0)
+    n_threads = (int) g_get_num_processors ();
+  n_threads = CLAMP (n_threads, 1, MAX_THREADS);
+  openblas_set_num_threads (1);
+
+  g_mutex_lock (&call_lock);
+  g_mutex_lock (&pool.lock);
+  /* Threads only grow; extra ones idle.  Worker 0 is the caller. */
+  for (int i = 1; i < n_threads; i++)
+    if (!pool.threads[i])
+      pool.threads[i] = g_thread_new ("pal-worker", worker_main, GINT_TO_POINTER (i));
+  pool.n_threads = n_threads;
+  g_mutex_unlock (&pool.lock);
+  g_mutex_unlock (&call_lock);
+}
+
+int
+pal_get_threads (void)
+{
+  return pool.n_threads;
+}
+
+void
+pal_parallel_for (int n, PalChunkFunc fn, void *data)
+{
+  int nw = MIN (pool.n_threads, n);
+  int spawned = 0;
+  int b, e;
+
+  if (n <= 0)
+    return;
+  if (nw <= 1)
+    {
+      fn (0, n, 0, data);
+      return;
+    }
+
+  g_mutex_lock (&call_lock);
+  g_mutex_lock (&pool.lock);
+  for (int i = 1; i < MAX_THREADS; i++)
+    if (pool.threads[i])
+      spawned++;
+  pool.fn = fn;
+  pool.data = data;
+  pool.n = n;
+  pool.n_workers = nw;
+  pool.pending = spawned;
+  pool.generation++;
+  g_cond_broadcast (&pool.wake);
+  g_mutex_unlock (&pool.lock);
+
+  pal_chunk (n, 0, nw, &b, &e);
+  if (b < e)
+    fn (b, e, 0, data);
+
+  g_mutex_lock (&pool.lock);
+  while (pool.pending > 0)
+    g_cond_wait (&pool.done, &pool.lock);
+  g_mutex_unlock (&pool.lock);
+  g_mutex_unlock (&call_lock);
+}
