@@ -26,11 +26,19 @@ typedef struct {
 static Pool pool = { .n_threads = 1 };
 static GMutex call_lock;   /* one parallel_for at a time */
 
+typedef struct {
+  int     id;
+  guint64 seen;    /* the generation current when the thread was made */
+} WorkerStart;
+
 static gpointer
 worker_main (gpointer p)
 {
-  int id = GPOINTER_TO_INT (p);
-  guint64 seen = 0;
+  WorkerStart *start = p;
+  int id = start->id;
+  guint64 seen = start->seen;
+
+  g_free (start);
 
   for (;;)
     {
@@ -70,7 +78,14 @@ pal_set_threads (int n_threads)
   /* Threads only grow; extra ones idle.  Worker 0 is the caller. */
   for (int i = 1; i < n_threads; i++)
     if (!pool.threads[i])
-      pool.threads[i] = g_thread_new ("pal-worker", worker_main, GINT_TO_POINTER (i));
+      {
+        WorkerStart *start = g_new (WorkerStart, 1);
+
+        /* a new thread must not mistake the last call for a new one */
+        start->id = i;
+        start->seen = pool.generation;
+        pool.threads[i] = g_thread_new ("pal-worker", worker_main, start);
+      }
   pool.n_threads = n_threads;
   g_mutex_unlock (&pool.lock);
   g_mutex_unlock (&call_lock);

@@ -60,7 +60,7 @@ im2col (float *col, const float *im, int cg, const PalConvGeom *g)
               if (g->sw == 1)
                 {
                   int x0 = kj - g->pl;     /* ix = ox + x0 */
-                  int lo = MAX (0, -x0), hi = MIN (g->ow, g->w - x0);
+                  int lo = MIN (MAX (0, -x0), g->ow), hi = MIN (g->ow, g->w - x0);
 
                   if (hi < lo)
                     hi = lo;
