@@ -4,6 +4,7 @@
  * form so the two can be compared by a script.
  */
 #include "pal-cli.h"
+#include "pal-rand.h"
 
 #include <math.h>
 #include <sys/resource.h>
@@ -25,17 +26,13 @@ static guint64 rng_state;
 static double
 uniform (void)
 {
-  guint64 z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return ((z >> 11) + 0.5) / 9007199254740992.0;
+  return pal_rand_uniform (&rng_state);
 }
 
 static double
 normal (void)
 {
-  return sqrt (-2.0 * log (uniform ())) * cos (2.0 * G_PI * uniform ());
+  return pal_rand_normal (&rng_state);
 }
 
 /* pal_torch.py's prior: 68 random points in the central half of the grid,

@@ -4,6 +4,7 @@
  * with status 1 (2 for bad usage).
  */
 #include "pal-cli.h"
+#include "pal-rand.h"
 
 #include <locale.h>
 #include <math.h>
@@ -351,7 +352,7 @@ cmd_random_batch (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (PalModel) model = NULL;
   g_autoptr (PalStWriter) w = NULL;
-  g_autoptr (GRand) rng = NULL;
+  guint64 rng = (guint64) seed;
   g_autofree float *x = NULL, *priors = NULL;
   g_autofree gint64 *labels = NULL;
   PalGraph *g;
@@ -382,22 +383,18 @@ cmd_random_batch (int argc, char **argv)
   pal_graph_input_shape (g, &c, &h, &wd);
   pal_graph_node_shape (g, node, &pc, &ph, &pw);
   k = pal_model_get_n_classes (model);
-  rng = g_rand_new_with_seed ((guint32) seed);
   x = g_new (float, (gsize) n * c * h * wd);
   for (gsize i = 0; i < (gsize) n * c * h * wd; i++)
-    {
-      double u = g_rand_double (rng), v = g_rand_double (rng);
-      x[i] = (float) (sqrt (-2.0 * log (1.0 - u)) * cos (2.0 * G_PI * v));
-    }
+    x[i] = (float) pal_rand_normal (&rng);
   labels = g_new (gint64, n);
   for (int i = 0; i < n; i++)
-    labels[i] = g_rand_int_range (rng, 0, k);
+    labels[i] = (gint64) (pal_rand_uniform (&rng) * k) % k;
   priors = g_new0 (float, (gsize) n * ph * pw);
   for (int i = 0; i < n; i++)
     for (int p = 0; p < 68; p++)
       {
-        double py = g_rand_double_range (rng, ph / 4.0, 3.0 * ph / 4.0);
-        double px = g_rand_double_range (rng, pw / 4.0, 3.0 * pw / 4.0);
+        double py = ph / 4.0 + ph / 2.0 * pal_rand_uniform (&rng);
+        double px = pw / 4.0 + pw / 2.0 * pal_rand_uniform (&rng);
         for (int y = 0; y < ph; y++)
           for (int xx = 0; xx < pw; xx++)
             priors[((gsize) i * ph + y) * pw + xx] +=

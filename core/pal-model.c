@@ -3,6 +3,7 @@
 #include "pal-arch.h"
 #include "pal-error.h"
 #include "pal-graph-private.h"
+#include "pal-rand.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -155,29 +156,6 @@ pal_model_lookup (PalModel *model, const char *name, gsize *numel)
   return model->params + pal_graph_param (model->graph, p)->offset;
 }
 
-/* splitmix64 + Box-Muller: a tiny, portable, seeded normal generator */
-static guint64
-splitmix (guint64 *s)
-{
-  guint64 z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static double
-uniform01 (guint64 *s)
-{
-  return ((splitmix (s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static double
-normal (guint64 *s)
-{
-  double u = uniform01 (s), v = uniform01 (s);
-  return sqrt (-2.0 * log (u)) * cos (2.0 * G_PI * v);
-}
-
 void
 pal_model_init (PalModel *model, guint64 seed)
 {
@@ -210,7 +188,7 @@ pal_model_init (PalModel *model, guint64 seed)
               gsize fan_in = p->numel / (gsize) p->shape[0];
               double sd = sqrt (2.0 / (double) fan_in);
               for (gsize j = 0; j < p->numel; j++)
-                v[j] = (float) (sd * normal (&s));
+                v[j] = (float) (sd * pal_rand_normal (&s));
             }
           else
             memset (v, 0, sizeof (float) * p->numel);
