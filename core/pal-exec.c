@@ -23,6 +23,7 @@
 #include "pal-error.h"
 #include "pal-graph-private.h"
 #include "pal-loss.h"
+#include "pal-rand.h"
 #include "ops/pal-ops.h"
 
 #include <math.h>
@@ -140,7 +141,9 @@ pal_workspace_free (PalWorkspace *ws)
     {
       g_free (ws->scratch.col[k]);
       g_free (ws->scratch.part[k]);
+      g_free (ws->scratch.wino[k]);
     }
+  g_free (ws->scratch.wino_u);
   g_free (ws->act);
   g_free (ws->d);
   g_free (ws->g1);
@@ -163,7 +166,7 @@ pal_workspace_new (PalModel *model, int max_batch, GError **error)
   PalWorkspace *ws;
   PalGraph *g = pal_model_get_graph (model);
   int nn = pal_graph_get_n_nodes (g);
-  gsize col = 0, part = 0;
+  gsize col = 0, part = 0, wino = 0, wino_u = 0;
   gboolean ok = TRUE;
 
   if (max_batch < 1 || max_batch > 65536)
@@ -221,6 +224,11 @@ pal_workspace_new (PalModel *model, int max_batch, GError **error)
             PalConvGeom cg = conv_geom (n, pal_graph_node (g, n->in[0]));
             col = MAX (col, pal_conv2d_col_floats (&cg));
             part = MAX (part, pal_conv2d_part_floats (&cg));
+            {
+              gsize shared;
+              wino = MAX (wino, pal_conv2d_wino_floats (&cg, max_batch, &shared));
+              wino_u = MAX (wino_u, shared);
+            }
           }
           break;
         case PAL_OP_MAXPOOL:
@@ -261,6 +269,18 @@ pal_workspace_new (PalModel *model, int max_batch, GError **error)
       ws->scratch.col[k] = alloc_floats (ws, col);
       ws->scratch.part[k] = alloc_floats (ws, part);
       ok &= ws->scratch.col[k] && ws->scratch.part[k];
+      if (wino)
+        {
+          ws->scratch.wino[k] = alloc_floats (ws, wino);
+          ok &= ws->scratch.wino[k] != NULL;
+        }
+    }
+  ws->scratch.wino_floats = wino;
+  ws->scratch.wino_u_floats = wino_u;
+  if (wino_u)
+    {
+      ws->scratch.wino_u = alloc_floats (ws, wino_u);
+      ok &= ws->scratch.wino_u != NULL;
     }
   ws->probs = alloc_floats (ws, (gsize) max_batch * pal_graph_get_n_classes (g));
   ok &= ws->probs != NULL;
@@ -376,14 +396,6 @@ pal_workspace_set_pal (PalWorkspace *ws, const PalLossConfig *cfg, GError **erro
 
 /* --- forward ------------------------------------------------------------ */
 
-static guint64
-mix64 (guint64 z)
-{
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static gboolean
 bn_training (PalWorkspace *ws, gboolean train)
 {
@@ -441,11 +453,11 @@ forward_node (PalWorkspace *ws, int i, int n, gboolean train)
       if (train && nd->p > 0.f)
         {
           /* mask from (seed, step, node, element): reproducible */
-          guint64 base = mix64 (ws->seed ^ mix64 (ws->step * 1000003ull + (guint64) i));
+          guint64 base = pal_mix64 (ws->seed ^ pal_mix64 (ws->step * 1000003ull + (guint64) i));
           guint64 thresh = (guint64) ((double) nd->p * 18446744073709551615.0);
 
           for (gsize k = 0; k < len; k++)
-            ws->mask[i][k] = mix64 (base + k) >= thresh;
+            ws->mask[i][k] = pal_mix64 (base + k) >= thresh;
           pal_dropout_forward (y, x, ws->mask[i], 1.f / (1.f - nd->p), len);
         }
       else
@@ -525,6 +537,7 @@ backward_node (PalWorkspace *ws, int i, float **db, const gboolean *want,
   const float *w = nd->param[PAL_P_WEIGHT] >= 0 ? p + pal_graph_param (ws->g, nd->param[PAL_P_WEIGHT])->offset : NULL;
   const PalNode *in = nd->n_in ? pal_graph_node (ws->g, nd->in[0]) : NULL;
   const float *x = nd->n_in ? ws->act[nd->in[0]] : NULL;
+  gboolean overwrite = FALSE;
 
   if (nd->op == PAL_OP_INPUT || nd->op == PAL_OP_FLATTEN)
     return;
@@ -535,9 +548,15 @@ backward_node (PalWorkspace *ws, int i, float **db, const gboolean *want,
       if (want ? want[src] : ws->needs_grad[src])
         {
           din[k] = db[src];
+          /* the first writer of the sweep clears the buffer, or overwrites it */
           if (lazy_zero && ws->zero_at[ws->root[src]] == i)
-            memset (db[ws->root[src]], 0,
-                    (gsize) n * node_size (pal_graph_node (ws->g, ws->root[src])) * sizeof (float));
+            {
+              if (nd->op == PAL_OP_MAXPOOL && ws->root[src] == src)
+                overwrite = TRUE;
+              else
+                memset (db[ws->root[src]], 0,
+                        (gsize) n * node_size (pal_graph_node (ws->g, ws->root[src])) * sizeof (float));
+            }
         }
     }
   if (grad && nd->param[PAL_P_WEIGHT] >= 0)
@@ -568,7 +587,7 @@ backward_node (PalWorkspace *ws, int i, float **db, const gboolean *want,
       if (din[0])
         {
           PalPoolGeom pg = pool_geom (nd, in);
-          pal_maxpool_backward (din[0], dout, ws->argmax[i], n * nd->c, &pg);
+          pal_maxpool_backward (din[0], dout, ws->argmax[i], n * nd->c, &pg, overwrite);
         }
       break;
     case PAL_OP_AVGPOOL:

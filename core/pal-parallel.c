@@ -1,11 +1,7 @@
 /* pal-parallel.c: persistent workers, woken per call */
 #include "pal-parallel.h"
 
-#include <cblas.h>
-
-/* OpenBLAS's own entry points; declared here since cblas.h of other
- * implementations lacks them. */
-extern void openblas_set_num_threads (int num_threads);
+#include "pal-blas.h"
 
 #define MAX_THREADS 64
 
@@ -71,7 +67,11 @@ pal_set_threads (int n_threads)
   if (n_threads <= 0)
     n_threads = (int) g_get_num_processors ();
   n_threads = CLAMP (n_threads, 1, MAX_THREADS);
-  openblas_set_num_threads (1);
+  {
+    g_autoptr (GError) error = NULL;
+    if (!pal_blas_init (&error))
+      g_warning ("%s", error->message);
+  }
 
   g_mutex_lock (&call_lock);
   g_mutex_lock (&pool.lock);

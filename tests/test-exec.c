@@ -12,6 +12,7 @@
  * coordinate where the two steps agree may disagree with the gradient.
  */
 #include "pal-core.h"
+#include "ops/pal-ops.h"    /* pal_conv2d_set_winograd */
 
 #include <math.h>
 #include <string.h>
@@ -194,6 +195,54 @@ test_ce_gradient (void)
 
   fixture_init (&f, small_net, 12);
   check_gradient (&f, 12);
+  fixture_clear (&f);
+}
+
+/* Convs with 8 or more input channels take Winograd (ops/winograd.c): the
+ * whole CE + Grad*Input PAL gradient (the PAL term's JVP and weight
+ * gradient go through the convs too) by finite differences, and the same
+ * to rounding with Winograd switched off (but not bitwise: it was used). */
+static const char *wide_net =
+  "input data shape=3x9x8\n"
+  "conv c0 out=8 k=3 pad=1 act=relu\n"
+  "conv c1 out=8 k=3 pad=1 act=relu\n"
+  "conv f out=9 k=3 pad=0 act=relu\n"
+  "conv c3 out=6 k=3 pad=1\n"
+  "maxpool p1 k=2\n"
+  "flatten flat\n"
+  "linear fc out=3\n";
+
+static void
+test_winograd_gradient (void)
+{
+  Fixture f;
+  g_autoptr (GError) error = NULL;
+  PalLossConfig cfg = { .attribution = PAL_ATTR_GRAD_INPUT, .channels = PAL_CHANNELS_ALL,
+                        .lambda = 3.f };
+  double scale = 1.0, worst = 0.0;
+  gsize nf;
+
+  fixture_init (&f, wide_net, 13);
+  nf = pal_graph_get_n_floats (pal_model_get_graph (f.model));
+  cfg.layer = pal_graph_find (pal_model_get_graph (f.model), "f");
+  pal_workspace_set_pal (f.ws, &cfg, &error);
+  g_assert_no_error (error);
+  pal_conv2d_set_winograd (TRUE);    /* whatever PAL_CONV_NO_WINOGRAD says */
+  check_gradient (&f, 12);
+
+  loss_and_grad (&f, f.grad);
+  pal_conv2d_set_winograd (FALSE);
+  loss_and_grad (&f, f.tmp);
+  pal_conv2d_set_winograd (TRUE);
+  for (gsize i = 0; i < nf; i++)
+    {
+      scale = MAX (scale, fabs (f.tmp[i]));
+      worst = MAX (worst, fabs ((double) f.grad[i] - f.tmp[i]));
+    }
+  g_test_message ("Winograd vs im2col: largest difference %g (largest gradient %g)",
+                  worst, scale);
+  g_assert_cmpfloat (worst, <=, 1e-4 * scale);
+  g_assert_cmpfloat (worst, >, 0.0);
   fixture_clear (&f);
 }
 
@@ -468,6 +517,7 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &cases[i], test_pal_gradient);
     }
   g_test_add_func ("/exec/ce-gradient", test_ce_gradient);
+  g_test_add_func ("/exec/winograd-gradient", test_winograd_gradient);
   g_test_add_func ("/exec/bn-tail", test_bn_tail);
   g_test_add_func ("/exec/gradcam-direct", test_gradcam_direct);
   g_test_add_func ("/exec/attribution-fd", test_attribution_fd);

@@ -72,6 +72,26 @@ check_close (const char *what, const float *got, const float *want, gsize len,
       }
 }
 
+/* As check_close, but relative to the largest |want| (at least 1): for sums
+ * whose order changes, where rounding scales with the terms, not with each
+ * result (a weight gradient element near 0 from terms of size 20). */
+static void
+check_close_scaled (const char *what, const float *got, const float *want, gsize len,
+                    double tol)
+{
+  double scale = 1.0;
+
+  for (gsize i = 0; i < len; i++)
+    scale = MAX (scale, fabs (want[i]));
+  for (gsize i = 0; i < len; i++)
+    if (fabs ((double) got[i] - want[i]) > tol * scale)
+      {
+        g_test_fail_printf ("%s[%" G_GSIZE_FORMAT "]: got %.8g, want %.8g (scale %.3g)",
+                            what, i, got[i], want[i], scale);
+        return;
+      }
+}
+
 /* An objective L = sum r * y; forward fills y from the current inputs. */
 typedef struct _Obj Obj;
 struct _Obj {
@@ -166,6 +186,21 @@ static const ConvCase conv_cases[] = {
   { "5x3",             2, 2, 8, 7, 3,  5, 3, 1, 1, 2, 1, 2, 1, 1 },
   { "batch3-s2x1",     3, 3, 7, 5, 2,  3, 3, 2, 1, 1, 0, 1, 0, 1 },
   { "width1-kw5-p2",   2, 2, 3, 1, 2,  3, 5, 1, 1, 1, 2, 1, 2, 1 },
+  /* Winograd F(2x2, 3x3) (3x3, stride 1, groups 1, cin >= 8): odd sizes
+   * make partial edge tiles; pads 0 (valid), asymmetric and > 2 (the input
+   * gradient's mirrored pad 2 - p is then negative); "blocks" has 1152
+   * tiles, 6 blocks of 192 (cin + cout = 64), so blocks span images and
+   * split tile rows. */
+  { "wino-8x8-p1",     3, 8, 8, 8, 5,  3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "wino-7x9-p1",     3, 9, 7, 9, 6,  3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "wino-1x5-p1",     2, 8, 1, 5, 4,  3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "wino-2x2-p1",     3, 8, 2, 2, 3,  3, 3, 1, 1, 1, 1, 1, 1, 1 },
+  { "wino-valid-7x6",  3, 8, 7, 6, 4,  3, 3, 1, 1, 0, 0, 0, 0, 1 },
+  { "wino-valid-8x9",  2, 10, 8, 9, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1 },
+  { "wino-asym-6x7",   3, 10, 6, 7, 5, 3, 3, 1, 1, 0, 2, 2, 0, 1 },
+  { "wino-asym-5x8",   2, 8, 5, 8, 6,  3, 3, 1, 1, 2, 1, 0, 2, 1 },
+  { "wino-pad3",       2, 8, 4, 5, 3,  3, 3, 1, 1, 3, 0, 1, 3, 1 },
+  { "wino-blocks",     8, 32, 24, 23, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1 },
 };
 
 typedef struct {
@@ -208,11 +243,14 @@ conv_setup (ConvFix *f, gconstpointer data)
   f->s.n_workers = 2;    /* enough for pal_set_threads (2) */
   f->s.col_floats = pal_conv2d_col_floats (&g);
   f->s.part_floats = pal_conv2d_part_floats (&g);
+  f->s.wino_floats = pal_conv2d_wino_floats (&g, f->n, &f->s.wino_u_floats);
   for (int k = 0; k < 2; k++)
     {
       f->s.col[k] = g_new0 (float, f->s.col_floats);
       f->s.part[k] = g_new0 (float, f->s.part_floats);
+      f->s.wino[k] = f->s.wino_floats ? g_new0 (float, f->s.wino_floats) : NULL;
     }
+  f->s.wino_u = f->s.wino_u_floats ? g_new0 (float, f->s.wino_u_floats) : NULL;
   pal_set_threads (1);
 }
 
@@ -223,7 +261,9 @@ conv_teardown (ConvFix *f, G_GNUC_UNUSED gconstpointer data)
     {
       g_free (f->s.col[k]);
       g_free (f->s.part[k]);
+      g_free (f->s.wino[k]);
     }
+  g_free (f->s.wino_u);
   g_free (f->in); g_free (f->w); g_free (f->b); g_free (f->o.y); g_free (f->o.r);
   pal_set_threads (1);
 }
@@ -287,7 +327,10 @@ test_conv_backward (ConvFix *f, G_GNUC_UNUSED gconstpointer data)
   check_grad (&f->o, "b", f->b, db, f->g.cout, 0.5, TOL_LIN, 64, rng);
 }
 
-/* 2 workers split the images; weight gradients are summed per worker.  The
+/* 2 workers split the images (Winograd: the tiles); weight gradients are
+ * summed per worker, compared relative to their largest (Winograd sums
+ * larger transformed terms over blocks of tiles that change with the
+ * split: wino-blocks' dw differ by ~1e-5 where the largest is ~90).  The
  * 2-thread backward runs once per output, the others NULL (in or w then
  * not needed either), db first while the scratch partials still hold the
  * 1-thread sums, and must give the same results. */
@@ -309,8 +352,43 @@ test_conv_threads (ConvFix *f, G_GNUC_UNUSED gconstpointer data)
   pal_conv2d_backward (NULL, dw2, NULL, f->o.r, f->in, NULL, f->n, &f->g, &f->s);
   check_close ("forward", y2, y1, f->nout, TOL_THREADS);
   check_close ("din", din2, din1, f->nin, TOL_THREADS);
-  check_close ("dw", dw2, dw1, f->nw, TOL_THREADS);
+  check_close_scaled ("dw", dw2, dw1, f->nw, TOL_THREADS);
   check_close ("db", db2, db1, f->g.cout, TOL_THREADS);
+}
+
+/* Winograd vs im2col (the switch off), with 1 and 2 threads: forward and
+ * every backward output.  Both are float sums of the same products in other
+ * orders (and Winograd's transforms), so they agree to rounding: TOL_FWD. */
+static void
+test_conv_im2col (ConvFix *f, G_GNUC_UNUSED gconstpointer data)
+{
+  g_autofree float *y1 = g_new (float, f->nout), *y2 = g_new (float, f->nout);
+  g_autofree float *din1 = grad_new (f->nin), *dw1 = grad_new (f->nw);
+  g_autofree float *db1 = grad_new (f->g.cout), *din2 = grad_new (f->nin);
+  g_autofree float *dw2 = grad_new (f->nw), *db2 = grad_new (f->g.cout);
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      pal_set_threads (threads);
+      pal_conv2d_set_winograd (TRUE);
+      g_assert_true (pal_conv2d_uses_winograd (&f->g, f->n, &f->s));
+      memcpy (din1, din2, f->nin * sizeof (float));
+      memcpy (dw1, dw2, f->nw * sizeof (float));
+      memcpy (db1, db2, f->g.cout * sizeof (float));
+      pal_conv2d_forward (y1, f->in, f->w, f->b, f->n, &f->g, &f->s);
+      pal_conv2d_backward (din1, dw1, db1, f->o.r, f->in, f->w, f->n, &f->g, &f->s);
+
+      pal_conv2d_set_winograd (FALSE);
+      g_assert_false (pal_conv2d_uses_winograd (&f->g, f->n, &f->s));
+      pal_conv2d_forward (y2, f->in, f->w, f->b, f->n, &f->g, &f->s);
+      pal_conv2d_backward (din2, dw2, db2, f->o.r, f->in, f->w, f->n, &f->g, &f->s);
+      pal_conv2d_set_winograd (TRUE);
+
+      check_close ("forward", y1, y2, f->nout, TOL_FWD);
+      check_close ("din", din1, din2, f->nin, TOL_FWD);
+      check_close ("dw", dw1, dw2, f->nw, TOL_FWD);
+      check_close ("db", db1, db2, f->g.cout, TOL_FWD);
+    }
 }
 
 /* ---- linear ------------------------------------------------------------ */
@@ -494,8 +572,19 @@ test_maxpool (gconstpointer data)
     }
   check_close ("forward", p.o.y, want, p.o.ny, 0.0);
 
-  pal_maxpool_backward (din, p.o.r, p.argmax, POOL_NP, g);
+  pal_maxpool_backward (din, p.o.r, p.argmax, POOL_NP, g, FALSE);
   check_grad (&p.o, "in", p.in, din, nx, 1e-2, TOL_LIN, 256, rng);
+
+  /* overwrite: the same gradient, written over whatever the buffer held */
+  {
+    g_autofree float *dov = g_new (float, nx);
+
+    for (gsize k = 0; k < nx; k++)
+      dov[k] = 7.f;
+    pal_maxpool_backward (dov, p.o.r, p.argmax, POOL_NP, g, TRUE);
+    for (gsize k = 0; k < nx; k++)
+      g_assert_cmpfloat_with_epsilon (dov[k], din[k] - 0.5f, 1e-6);
+  }
 
   /* JVP: the input gathered at argmax is the directional derivative */
   directional (want, &p.o, p.in, u, nx, 1e-2f);
@@ -847,6 +936,14 @@ main (int argc, char **argv)
         g_autofree char *path = g_strdup_printf ("/ops/conv/%s/%s", conv_cases[i].name,
                                                  conv_tests[t].name);
         g_test_add (path, ConvFix, &conv_cases[i], conv_setup, conv_tests[t].fn,
+                    conv_teardown);
+      }
+  /* Winograd vs im2col where Winograd applies (the wino-* cases) */
+  for (gsize i = 0; i < G_N_ELEMENTS (conv_cases); i++)
+    if (g_str_has_prefix (conv_cases[i].name, "wino-"))
+      {
+        g_autofree char *path = g_strdup_printf ("/ops/conv/%s/im2col", conv_cases[i].name);
+        g_test_add (path, ConvFix, &conv_cases[i], conv_setup, test_conv_im2col,
                     conv_teardown);
       }
   g_test_add_data_func ("/ops/linear/4x37x5", lin_small, test_linear);

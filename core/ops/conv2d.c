@@ -6,10 +6,11 @@
  * with K = cin_g * kh * kw.  A 1x1, stride 1, unpadded conv uses the input
  * itself as col.  Each worker accumulates weight gradients of its images in
  * its own partial buffer; partials are summed in worker order afterwards.
+ * 3x3 stride-1 ungrouped convs with cin >= 8 go to Winograd (winograd.c).
  */
 #include "pal-ops.h"
 
-#include <cblas.h>
+#include "../pal-blas.h"
 #include <string.h>
 
 static gboolean
@@ -153,7 +154,7 @@ forward_chunk (int begin, int end, int worker, void *data)
               im2col (j->s->col[worker], col, cg, g);
               col = j->s->col[worker];
             }
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, og, ohw, K,
+          pal_sgemm (FALSE, FALSE, og, ohw, K,
                        1.f, j->w + (gsize) gr * og * K, K, col, ohw,
                        0.f, out + (gsize) gr * og * ohw, ohw);
         }
@@ -173,6 +174,11 @@ pal_conv2d_forward (float *out, const float *in, const float *w, const float *b,
 {
   ConvJob j = { .out = out, .in = in, .w = w, .b = b, .g = g, .s = s };
 
+  if (pal_conv2d_uses_winograd (g, n, s))
+    {
+      pal_conv2d_wino_forward (out, in, w, b, n, g, s);
+      return;
+    }
   pal_parallel_for (n, forward_chunk, &j);
 }
 
@@ -210,7 +216,7 @@ backward_chunk (int begin, int end, int worker, void *data)
                   im2col (col, c, cg, g);
                   c = col;
                 }
-              cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, og, K, ohw,
+              pal_sgemm (FALSE, TRUE, og, K, ohw,
                            1.f, dout_g, ohw, c, ohw,
                            1.f, pdw + (gsize) gr * og * K, K);
             }
@@ -218,11 +224,11 @@ backward_chunk (int begin, int end, int worker, void *data)
             {
               float *din_g = din + (gsize) gr * cg * g->h * g->w;
               if (pw)
-                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, og,
+                pal_sgemm (TRUE, FALSE, K, ohw, og,
                              1.f, w_g, K, dout_g, ohw, 1.f, din_g, ohw);
               else
                 {
-                  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, og,
+                  pal_sgemm (TRUE, FALSE, K, ohw, og,
                                1.f, w_g, K, dout_g, ohw, 0.f, col, ohw);
                   col2im_add (din_g, col, cg, g);
                 }
@@ -250,6 +256,11 @@ pal_conv2d_backward (float *din, float *dw, float *db, const float *dout,
   int nw = MIN (n, pal_get_threads ());
   gsize nwt = (gsize) g->cout * (g->cin / g->groups) * g->kh * g->kw;
 
+  if (pal_conv2d_uses_winograd (g, n, s))
+    {
+      pal_conv2d_wino_backward (din, dw, db, dout, in, w, n, g, s);
+      return;
+    }
   g_assert (!dw || in);
   g_assert (!din || w);
   g_assert (s->n_workers >= pal_get_threads ());

@@ -7,7 +7,7 @@
  */
 #include "pal-ops.h"
 
-#include <cblas.h>
+#include "../pal-blas.h"
 
 typedef struct {
   float *out, *din, *dw, *db;
@@ -36,7 +36,7 @@ forward_chunk (int begin, int end, int worker, void *data)
       pal_chunk (j->nout, t, n_tasks ((gsize) j->n * j->nin * j->nout, j->nout), &o0, &o1);
       if (o1 <= o0)
         continue;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, j->n, o1 - o0, j->nin,
+      pal_sgemm (FALSE, TRUE, j->n, o1 - o0, j->nin,
                    1.f, j->in, j->nin, j->w + (gsize) o0 * j->nin, j->nin,
                    0.f, j->out + o0, j->nout);
       if (j->b)
@@ -70,7 +70,7 @@ wgrad_chunk (int begin, int end, int worker, void *data)
       if (o1 <= o0)
         continue;
       if (j->dw)
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j->nin, j->n,
+        pal_sgemm (TRUE, FALSE, o1 - o0, j->nin, j->n,
                      1.f, j->dout + o0, j->nout, j->in, j->nin,
                      1.f, j->dw + (gsize) o0 * j->nin, j->nin);
       if (j->db)
@@ -97,7 +97,7 @@ dgrad_chunk (int begin, int end, int worker, void *data)
 
       pal_chunk (j->nin, t, nt, &i0, &i1);
       if (i1 > i0)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->n, i1 - i0, j->nout,
+        pal_sgemm (FALSE, FALSE, j->n, i1 - i0, j->nout,
                      1.f, j->dout, j->nout, j->w + i0, j->nin,
                      1.f, j->din + i0, j->nin);
     }

@@ -23,6 +23,10 @@ typedef struct {
   float *col[PAL_MAX_WORKERS];       /* im2col / col2im buffers */
   gsize  part_floats;                /* per worker */
   float *part[PAL_MAX_WORKERS];      /* partial weight + bias gradients */
+  gsize  wino_floats;                /* per worker */
+  float *wino[PAL_MAX_WORKERS];      /* Winograd tiles, products, weight-gradient sums */
+  gsize  wino_u_floats;              /* shared */
+  float *wino_u;                     /* Winograd kernel transforms [16, cout, cin] */
 } PalScratch;
 
 typedef struct {
@@ -35,6 +39,10 @@ typedef struct {
 
 gsize pal_conv2d_col_floats  (const PalConvGeom *g);
 gsize pal_conv2d_part_floats (const PalConvGeom *g);
+/* Winograd F(2x2, 3x3) scratch of a conv called with up to n images: the
+ * floats of each PalScratch.wino[worker] (returned) and of wino_u (*shared);
+ * both 0 where the conv does not qualify (3x3, stride 1, groups 1, cin >= 8). */
+gsize pal_conv2d_wino_floats (const PalConvGeom *g, int n, gsize *shared);
 
 /* out [n, cout, oh, ow] = conv(in [n, cin, h, w], w [cout, cin/groups, kh, kw]) + b [cout]
  * b may be NULL (this is then also the JVP). */
@@ -44,6 +52,20 @@ void pal_conv2d_forward  (float *out, const float *in, const float *w, const flo
 void pal_conv2d_backward (float *din, float *dw, float *db, const float *dout,
                           const float *in, const float *w,
                           int n, const PalConvGeom *g, PalScratch *s);
+
+/* The Winograd path (winograd.c), which the two above take when
+ * pal_conv2d_uses_winograd(): the switch is on, the conv qualifies and the
+ * scratch has its wino buffers (else they use im2col).  The switch starts on
+ * unless PAL_CONV_NO_WINOGRAD is set (to anything but 0); for tests and
+ * benchmarks.  Set it between calls, not during one. */
+void     pal_conv2d_set_winograd  (gboolean enable);
+gboolean pal_conv2d_get_winograd  (void);
+gboolean pal_conv2d_uses_winograd (const PalConvGeom *g, int n, const PalScratch *s);
+void     pal_conv2d_wino_forward  (float *out, const float *in, const float *w, const float *b,
+                                   int n, const PalConvGeom *g, PalScratch *s);
+void     pal_conv2d_wino_backward (float *din, float *dw, float *db, const float *dout,
+                                   const float *in, const float *w,
+                                   int n, const PalConvGeom *g, PalScratch *s);
 
 /* out [n, nout] = in [n, nin] w^T [nin, nout] + b [nout]; b may be NULL */
 void pal_linear_forward  (float *out, const float *in, const float *w, const float *b,
@@ -61,8 +83,10 @@ typedef struct {
  * padding counts as -inf. */
 void pal_maxpool_forward  (float *out, gint32 *argmax, const float *in, int np,
                            const PalPoolGeom *g);
+/* din += scatter of dout to the argmax; with @overwrite, din is written
+ * (not added to) everywhere, which saves clearing it first. */
 void pal_maxpool_backward (float *din, const float *dout, const gint32 *argmax, int np,
-                           const PalPoolGeom *g);
+                           const PalPoolGeom *g, gboolean overwrite);
 /* JVP: out = in gathered at argmax */
 void pal_maxpool_gather   (float *out, const float *in, const gint32 *argmax, int np,
                            const PalPoolGeom *g);

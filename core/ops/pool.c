@@ -17,6 +17,40 @@ typedef struct {
   const PalPoolGeom *g;
 } PoolJob;
 
+/* The common 2x2 window with stride 2 and no padding. */
+static gboolean
+is_2x2 (const PalPoolGeom *g)
+{
+  return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->pt == 0 && g->pl == 0;
+}
+
+static void
+maxpool_2x2 (float *out, gint32 *am, const float *in, const PalPoolGeom *g)
+{
+  for (int oy = 0; oy < g->oh; oy++)
+    {
+      const float *r0 = in + (gsize) (2 * oy) * g->w, *r1 = r0 + g->w;
+      float *o = out + (gsize) oy * g->ow;
+      gint32 *a = am + (gsize) oy * g->ow;
+      gint32 base = 2 * oy * g->w;
+
+      for (int ox = 0; ox < g->ow; ox++)
+        {
+          /* first maximum in row-major order wins, as in the general loop */
+          float v = r0[2 * ox];
+          gint32 arg = base + 2 * ox;
+          if (!isnan (v) && (r0[2 * ox + 1] > v || isnan (r0[2 * ox + 1])))
+            v = r0[2 * ox + 1], arg = base + 2 * ox + 1;
+          if (!isnan (v) && (r1[2 * ox] > v || isnan (r1[2 * ox])))
+            v = r1[2 * ox], arg = base + g->w + 2 * ox;
+          if (!isnan (v) && (r1[2 * ox + 1] > v || isnan (r1[2 * ox + 1])))
+            v = r1[2 * ox + 1], arg = base + g->w + 2 * ox + 1;
+          o[ox] = v;
+          a[ox] = arg;
+        }
+    }
+}
+
 static void
 maxpool_chunk (int begin, int end, int worker, void *data)
 {
@@ -25,6 +59,12 @@ maxpool_chunk (int begin, int end, int worker, void *data)
   gsize isz = (gsize) g->h * g->w, osz = (gsize) g->oh * g->ow;
 
   (void) worker;
+  if (is_2x2 (g))
+    {
+      for (int p = begin; p < end; p++)
+        maxpool_2x2 (j->out + p * osz, j->argmax + p * osz, j->in + p * isz, g);
+      return;
+    }
   for (int p = begin; p < end; p++)
     {
       const float *in = j->in + p * isz;
@@ -76,10 +116,45 @@ pal_maxpool_forward (float *out, gint32 *argmax, const float *in, int np,
 
 void
 pal_maxpool_backward (float *din, const float *dout, const gint32 *argmax, int np,
-                      const PalPoolGeom *g)
+                      const PalPoolGeom *g, gboolean overwrite)
 {
   gsize isz = (gsize) g->h * g->w, osz = (gsize) g->oh * g->ow;
 
+  if (overwrite && is_2x2 (g))
+    {
+      /* every input pixel is written once: the window's max gets the
+       * gradient, the others and the uncovered last row/column get 0 */
+      for (gsize p = 0; p < (gsize) np; p++)
+        {
+          float *di = din + p * isz;
+          const float *d = dout + p * osz;
+          const gint32 *am = argmax + p * osz;
+
+          for (int y = 2 * g->oh; y < g->h; y++)
+            memset (di + (gsize) y * g->w, 0, sizeof (float) * g->w);
+          for (int oy = 0; oy < g->oh; oy++)
+            {
+              float *r0 = di + (gsize) (2 * oy) * g->w, *r1 = r0 + g->w;
+              gint32 base = 2 * oy * g->w;
+
+              for (int x = 2 * g->ow; x < g->w; x++)
+                r0[x] = r1[x] = 0.f;
+              for (int ox = 0; ox < g->ow; ox++)
+                {
+                  gint32 a = am[(gsize) oy * g->ow + ox];
+                  float v = d[(gsize) oy * g->ow + ox];
+
+                  r0[2 * ox] = a == base + 2 * ox ? v : 0.f;
+                  r0[2 * ox + 1] = a == base + 2 * ox + 1 ? v : 0.f;
+                  r1[2 * ox] = a == base + g->w + 2 * ox ? v : 0.f;
+                  r1[2 * ox + 1] = a == base + g->w + 2 * ox + 1 ? v : 0.f;
+                }
+            }
+        }
+      return;
+    }
+  if (overwrite)
+    memset (din, 0, sizeof (float) * isz * np);
   for (gsize p = 0; p < (gsize) np; p++)
     for (gsize k = 0; k < osz; k++)
       {
