@@ -95,10 +95,10 @@ st_error (GError **error, const char *path, PalSafetensorsError code,
 }
 
 /* json-glib accepts more than JSON (single-quoted strings, comments, data
- * after the top-level value) and recurses without a depth limit.  Check
- * lexically first that the header is made of JSON tokens only, nests at most
- * MAX_JSON_DEPTH deep and holds a single top-level value; json-glib then
- * does the real parsing. */
+ * after the top-level value), recurses without a depth limit and leaks on
+ * some errors.  Check lexically first that the header is made of JSON tokens
+ * only, nests at most MAX_JSON_DEPTH deep and is a single object; json-glib
+ * then does the real parsing. */
 static gboolean
 check_json_lexically (const char *path, const char *s, gsize len, GError **error)
 {
@@ -128,6 +128,12 @@ check_json_lexically (const char *path, const char *s, gsize len, GError **error
                     "top-level object at byte %" G_GSIZE_FORMAT, i);
           return FALSE;
         }
+      if (depth == 0 && c != '{')
+        {
+          st_error (error, path, PAL_SAFETENSORS_ERROR_FORMAT,
+                    "header is not a JSON object");
+          return FALSE;
+        }
       if (c == '"')
         in_string = TRUE;
       else if (c == '{' || c == '[')
@@ -141,11 +147,7 @@ check_json_lexically (const char *path, const char *s, gsize len, GError **error
             }
         }
       else if (c == '}' || c == ']')
-        {
-          if (depth == 0)
-            break;  /* let json-glib report it */
-          closed = --depth == 0;
-        }
+        closed = --depth == 0;
       else if (c == '\0' || !strchr ("0123456789+-.eE:,truefalsn", c))
         {
           st_error (error, path, PAL_SAFETENSORS_ERROR_FORMAT,
