@@ -36,15 +36,21 @@ maxpool_2x2 (float *out, gint32 *am, const float *in, const PalPoolGeom *g)
 
       for (int ox = 0; ox < g->ow; ox++)
         {
-          /* first maximum in row-major order wins, as in the general loop */
-          float v = r0[2 * ox];
-          gint32 arg = base + 2 * ox;
-          if (!isnan (v) && (r0[2 * ox + 1] > v || isnan (r0[2 * ox + 1])))
-            v = r0[2 * ox + 1], arg = base + 2 * ox + 1;
-          if (!isnan (v) && (r1[2 * ox] > v || isnan (r1[2 * ox])))
-            v = r1[2 * ox], arg = base + g->w + 2 * ox;
-          if (!isnan (v) && (r1[2 * ox + 1] > v || isnan (r1[2 * ox + 1])))
-            v = r1[2 * ox + 1], arg = base + g->w + 2 * ox + 1;
+          /* first maximum in row-major order wins; a NaN wins and stays,
+           * as in the general loop.  Written without branches: on real
+           * activations the winner is random and branches mispredict. */
+          const float c[4] = { r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1] };
+          const gint32 off[4] = { 0, 1, g->w, g->w + 1 };
+          float v = c[0];
+          gint32 arg = 0;
+
+          for (int k = 1; k < 4; k++)
+            {
+              int take = (c[k] > v) | ((c[k] != c[k]) & (v == v));
+              v = take ? c[k] : v;
+              arg = take ? off[k] : arg;
+            }
+          arg += base + 2 * ox;
           o[ox] = v;
           a[ox] = arg;
         }
