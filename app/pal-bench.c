@@ -95,6 +95,9 @@ setup_mode (Bench *b, const char *mode, GError **error)
   PalLossConfig cfg = { .layer = b->layer, .channels = PAL_CHANNELS_FIRST, .c1 = 128,
                         .lambda = 1.f };
 
+  /* attribution runs as the viewer does: weights fixed, transforms kept */
+  if (!pal_workspace_set_weights_fixed (b->ws, g_str_equal (mode, "attr"), error))
+    return FALSE;
   if (g_str_equal (mode, "ce") || g_str_equal (mode, "attr"))
     return pal_workspace_set_pal (b->ws, NULL, error);
   if (g_str_equal (mode, "pal"))

@@ -53,6 +53,7 @@ struct _PalWorkspace {
   gboolean   *needs_grad;   /* a parameter lies at or before the node */
   float      *probs;        /* [B, K] */
   PalScratch  scratch;
+  float     **wino_fixed;   /* per conv: Winograd kernel transforms of fixed weights */
   gsize       bytes;
 
   /* PAL */
@@ -144,6 +145,10 @@ pal_workspace_free (PalWorkspace *ws)
       g_free (ws->scratch.wino[k]);
     }
   g_free (ws->scratch.wino_u);
+  if (ws->wino_fixed)
+    for (int i = 0; i < ws->n_nodes; i++)
+      g_free (ws->wino_fixed[i]);
+  g_free (ws->wino_fixed);
   g_free (ws->act);
   g_free (ws->d);
   g_free (ws->g1);
@@ -329,6 +334,51 @@ pal_workspace_set_bn_frozen (PalWorkspace *ws, gboolean frozen)
 }
 
 gboolean
+pal_workspace_set_weights_fixed (PalWorkspace *ws, gboolean fixed, GError **error)
+{
+  float *p = pal_model_get_params (ws->model);
+
+  if (ws->wino_fixed)
+    for (int i = 0; i < ws->n_nodes; i++)
+      g_clear_pointer (&ws->wino_fixed[i], g_free);
+  g_clear_pointer (&ws->wino_fixed, g_free);
+  if (!fixed)
+    return TRUE;
+
+  ws->wino_fixed = g_new0 (float *, ws->n_nodes);
+  for (int i = 0; i < ws->n_nodes; i++)
+    {
+      const PalNode *nd = pal_graph_node (ws->g, i);
+      PalConvGeom cg;
+      gsize shared = 0;
+
+      if (nd->op != PAL_OP_CONV2D)
+        continue;
+      cg = conv_geom (nd, pal_graph_node (ws->g, nd->in[0]));
+      if (!pal_conv2d_wino_floats (&cg, ws->max_batch, &shared) || !shared)
+        continue;
+      ws->wino_fixed[i] = g_try_new (float, shared);
+      if (!ws->wino_fixed[i])
+        {
+          pal_workspace_set_weights_fixed (ws, FALSE, NULL);
+          g_set_error (error, PAL_ERROR, PAL_ERROR_FAILED,
+                       "not enough memory to keep the transformed weights");
+          return FALSE;
+        }
+      pal_conv2d_wino_kernels (ws->wino_fixed[i],
+                               p + pal_graph_param (ws->g, nd->param[PAL_P_WEIGHT])->offset, &cg);
+    }
+  return TRUE;
+}
+
+/* Before a conv node's kernel runs: its fixed transforms, if kept. */
+static void
+use_fixed_weights (PalWorkspace *ws, int node)
+{
+  ws->scratch.wino_u_pre = ws->wino_fixed ? ws->wino_fixed[node] : NULL;
+}
+
+gboolean
 pal_workspace_set_pal (PalWorkspace *ws, const PalLossConfig *cfg, GError **error)
 {
   const PalNode *f;
@@ -422,6 +472,7 @@ forward_node (PalWorkspace *ws, int i, int n, gboolean train)
     case PAL_OP_CONV2D:
       {
         PalConvGeom cg = conv_geom (nd, in);
+        use_fixed_weights (ws, i);
         pal_conv2d_forward (y, x, w, b, n, &cg, &ws->scratch);
       }
       break;
@@ -572,6 +623,7 @@ backward_node (PalWorkspace *ws, int i, float **db, const gboolean *want,
     case PAL_OP_CONV2D:
       {
         PalConvGeom cg = conv_geom (nd, in);
+        use_fixed_weights (ws, i);
         if (din[0] || dw || dbias)
           pal_conv2d_backward (din[0], dw, dbias, dout, x, w, n, &cg, &ws->scratch);
       }
@@ -770,6 +822,7 @@ jvp_sweep (PalWorkspace *ws, float *grad)
         case PAL_OP_CONV2D:
           {
             PalConvGeom cg = conv_geom (nd, in);
+            use_fixed_weights (ws, i);
             pal_conv2d_forward (u, uin, w, NULL, n, &cg, &ws->scratch);
             pal_conv2d_backward (NULL, dw, NULL, ws->g1[i], uin, NULL, n, &cg, &ws->scratch);
           }
@@ -832,6 +885,12 @@ pal_workspace_grads (PalWorkspace *ws, const float *x, const gint32 *labels,
   PalLosses res = { 0 };
 
   g_return_val_if_fail (n >= 1 && n <= ws->max_batch, FALSE);
+  if (ws->wino_fixed)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   "this workspace keeps the weights fixed; it cannot train them");
+      return FALSE;
+    }
   for (int s = 0; s < n; s++)
     if (labels[s] < 0 || labels[s] >= K)
       {

@@ -56,6 +56,14 @@ void          pal_workspace_set_seed   (PalWorkspace *ws, guint64 seed);
  * piecewise linear, so PAL can sit before it. */
 void          pal_workspace_set_bn_frozen (PalWorkspace *ws, gboolean frozen);
 
+/* Promises that the model's weights will not change while @fixed (an
+ * inference workspace, as the viewer's): the Winograd transforms of the
+ * convolution kernels are then made once, here, instead of at every call,
+ * which makes single-image attribution markedly faster.  Call it again
+ * (TRUE) after changing the weights, or with FALSE before training. */
+gboolean      pal_workspace_set_weights_fixed (PalWorkspace *ws, gboolean fixed,
+                                               GError **error);
+
 /* Turns PAL on (cfg != NULL, lambda may be 0) or off (NULL) for
  * pal_workspace_grads().  Checks the layer (pal_graph_check_attribution_node)
  * and C1, and allocates the tail buffers. */

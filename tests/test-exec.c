@@ -397,6 +397,54 @@ test_attribution_fd (void)
   fixture_clear (&f);
 }
 
+/* Fixed weights keep the Winograd transforms: the same maps, bit for bit,
+ * and no training while fixed. */
+static void
+test_fixed_weights (void)
+{
+  static const char *net =
+    "input data shape=8x10x10\n"
+    "conv c1 out=16 k=3 pad=1 act=relu\n"
+    "conv c2 out=16 k=3 pad=1 act=relu\n"
+    "maxpool p k=2\n"
+    "conv c3 out=8 k=3 pad=1 act=relu\n"
+    "flatten fl\n"
+    "linear fc out=3\n";
+  Fixture f;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalAttrMaps) a = NULL, b = NULL, c = NULL;
+  gsize plane = N * 100;
+  int node;
+  float *w;
+
+  fixture_init (&f, net, 21);
+  node = pal_graph_find (pal_model_get_graph (f.model), "c2");
+  a = pal_workspace_attribute (f.ws, f.x, N, node, PAL_TARGET_SUM, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (pal_workspace_set_weights_fixed (f.ws, TRUE, &error));
+  b = pal_workspace_attribute (f.ws, f.x, N, node, PAL_TARGET_SUM, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (memcmp (a->grad_first, b->grad_first, 6 * plane * sizeof (float)), ==, 0);
+  g_assert_cmpint (memcmp (a->probs, b->probs, N * 3 * sizeof (float)), ==, 0);
+
+  g_assert_false (pal_workspace_grads (f.ws, f.x, f.labels, NULL, 0, 0, N, f.grad, NULL, &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* new weights, fixed again: the maps follow */
+  w = pal_model_lookup (f.model, "c3.weight", NULL);
+  w[0] += 1.f;
+  g_assert_true (pal_workspace_set_weights_fixed (f.ws, TRUE, &error));
+  c = pal_workspace_attribute (f.ws, f.x, N, node, PAL_TARGET_SUM, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (memcmp (a->grad_first, c->grad_first, 6 * plane * sizeof (float)), !=, 0);
+  g_assert_true (pal_workspace_set_weights_fixed (f.ws, FALSE, &error));
+  g_clear_pointer (&a, pal_attr_maps_free);
+  a = pal_workspace_attribute (f.ws, f.x, N, node, PAL_TARGET_SUM, 0, &error);
+  g_assert_cmpint (memcmp (a->grad_first, c->grad_first, 6 * plane * sizeof (float)), ==, 0);
+  fixture_clear (&f);
+}
+
 /* Same seed, same thread count: the same bits. */
 static void
 test_deterministic (void)
@@ -522,6 +570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/exec/gradcam-direct", test_gradcam_direct);
   g_test_add_func ("/exec/attribution-fd", test_attribution_fd);
   g_test_add_func ("/exec/deterministic", test_deterministic);
+  g_test_add_func ("/exec/fixed-weights", test_fixed_weights);
   g_test_add_func ("/exec/training-moves-pal", test_training_moves_pal);
   g_test_add_func ("/exec/adam", test_adam);
   return g_test_run ();

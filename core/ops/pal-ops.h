@@ -27,6 +27,8 @@ typedef struct {
   float *wino[PAL_MAX_WORKERS];      /* Winograd tiles, products, weight-gradient sums */
   gsize  wino_u_floats;              /* shared */
   float *wino_u;                     /* Winograd kernel transforms [16, cout, cin] */
+  const float *wino_u_pre;           /* or, for one call, transforms made beforehand
+                                      * with pal_conv2d_wino_kernels() */
 } PalScratch;
 
 typedef struct {
@@ -61,6 +63,9 @@ void pal_conv2d_backward (float *din, float *dw, float *db, const float *dout,
 void     pal_conv2d_set_winograd  (gboolean enable);
 gboolean pal_conv2d_get_winograd  (void);
 gboolean pal_conv2d_uses_winograd (const PalConvGeom *g, int n, const PalScratch *s);
+/* Fills @u (the *shared floats of pal_conv2d_wino_floats) with the kernel
+ * transforms of @w, for weights that stay fixed over many calls. */
+void     pal_conv2d_wino_kernels  (float *u, const float *w, const PalConvGeom *g);
 void     pal_conv2d_wino_forward  (float *out, const float *in, const float *w, const float *b,
                                    int n, const PalConvGeom *g, PalScratch *s);
 void     pal_conv2d_wino_backward (float *din, float *dw, float *db, const float *dout,

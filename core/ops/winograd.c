@@ -561,6 +561,7 @@ typedef struct {
   const PalConvGeom *g;
   PalScratch *s;
   int n, nw;
+  const float *U;      /* the kernel transforms this call uses */
 } WinoJob;
 
 /* U [16, cout, cin] for the output channels [begin, end) */
@@ -579,14 +580,30 @@ kernel_chunk (int begin, int end, int worker, void *data)
 
         kernel_transform (u, j->w + at * 9);
         for (int e = 0; e < 16; e++)
-          j->s->wino_u[e * es + at] = u[e];
+          ((float *) j->U)[e * es + at] = u[e];
       }
 }
 
+/* Uses the caller's transforms when the scratch carries them (weights that
+ * do not change between calls), else makes them in the shared scratch. */
 static void
 transform_kernels (WinoJob *j)
 {
+  if (j->s->wino_u_pre)
+    {
+      j->U = j->s->wino_u_pre;
+      return;
+    }
+  j->U = j->s->wino_u;
   pal_parallel_for (j->g->cout, kernel_chunk, j);
+}
+
+void
+pal_conv2d_wino_kernels (float *u, const float *w, const PalConvGeom *g)
+{
+  WinoJob j = { .w = w, .g = g, .U = u };
+
+  pal_parallel_for (g->cout, kernel_chunk, &j);
 }
 
 static void
@@ -598,7 +615,7 @@ forward_worker (int begin, int end, int worker, void *data)
   int tb, te, TB = max_block (g);
   float *rows = j->s->wino[worker] + sum_floats (g);
   float *area = rows + rows_floats (g);
-  const float *U = j->s->wino_u;
+  const float *U = j->U;
   gsize ue = kstride (g);
 
   pal_chunk (j->n * tl.tpi, worker, j->nw, &tb, &te);
@@ -655,7 +672,7 @@ backward_worker (int begin, int end, int worker, void *data)
   if (j->din)
     {
       Tiling tl = tiling_din (g);
-      const float *U = j->s->wino_u;
+      const float *U = j->U;
 
       pal_chunk (j->n * tl.tpi, worker, j->nw, &tb, &te);
       for (int t0 = tb; t0 < te; t0 += TB)
