@@ -41,9 +41,12 @@ load (gpointer unused)
   SetThreadsFn set_threads;
   StrFn get_core, get_config;
 
-  /* must happen before OpenBLAS's constructor runs, i.e. before dlopen */
+  /* must happen before OpenBLAS's constructor runs, i.e. before dlopen.
+   * One BLAS thread: the core runs its own workers, and OpenBLAS's idle
+   * threads would otherwise spin (sched_yield) on the cores they need. */
   if (core)
     g_setenv ("OPENBLAS_CORETYPE", core, FALSE);
+  g_setenv ("OPENBLAS_NUM_THREADS", "1", TRUE);
 
   for (guint i = 0; i < G_N_ELEMENTS (names) && !lib; i++)
     lib = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
