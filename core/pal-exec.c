@@ -444,6 +444,74 @@ pal_workspace_set_pal (PalWorkspace *ws, const PalLossConfig *cfg, GError **erro
   return TRUE;
 }
 
+/* --- PAL settings as metadata --------------------------------------------- */
+
+static const char *const attribution_names[] = { "grad", "grad-input" };
+static const char *const channel_names[] = { "all", "mean", "first" };
+
+void
+pal_loss_config_to_model (const PalLossConfig *cfg, PalModel *model)
+{
+  PalGraph *g = pal_model_get_graph (model);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree char *c1 = g_strdup_printf ("%d", cfg->c1);
+
+  pal_model_set_meta (model, "pal.layer", pal_graph_node_name (g, cfg->layer));
+  pal_model_set_meta (model, "pal.attribution", attribution_names[cfg->attribution]);
+  pal_model_set_meta (model, "pal.channels", channel_names[cfg->channels]);
+  pal_model_set_meta (model, "pal.c1", c1);
+  pal_model_set_meta (model, "pal.lambda", g_ascii_dtostr (buf, sizeof buf, cfg->lambda));
+}
+
+static int
+find_name (const char *const *names, int n, const char *s)
+{
+  for (int i = 0; i < n; i++)
+    if (g_strcmp0 (names[i], s) == 0)
+      return i;
+  return -1;
+}
+
+gboolean
+pal_loss_config_from_model (PalLossConfig *cfg, PalModel *model, GError **error)
+{
+  PalGraph *g = pal_model_get_graph (model);
+  const char *layer = pal_model_get_meta (model, "pal.layer");
+  const char *attr = pal_model_get_meta (model, "pal.attribution");
+  const char *ch = pal_model_get_meta (model, "pal.channels");
+  const char *c1 = pal_model_get_meta (model, "pal.c1");
+  const char *lambda = pal_model_get_meta (model, "pal.lambda");
+  char *end1 = NULL, *end2 = NULL;
+  gint64 c1v = 0;
+  double lv = 1.0;
+  int c = 0;
+
+  if (!layer)
+    return FALSE;
+  *cfg = (PalLossConfig) { .layer = pal_graph_find (g, layer) };
+  cfg->attribution = find_name (attribution_names, 2, attr ? attr : "grad-input");
+  cfg->channels = find_name (channel_names, 3, ch ? ch : "first");
+  if (c1)
+    c1v = g_ascii_strtoll (c1, &end1, 10);
+  if (lambda)
+    lv = g_ascii_strtod (lambda, &end2);
+  if (cfg->layer >= 0)
+    pal_graph_node_shape (g, cfg->layer, &c, NULL, NULL);
+  if (cfg->layer < 0 || (int) cfg->attribution < 0 || (int) cfg->channels < 0
+      || (c1 && (end1 == c1 || *end1 || c1v < 0 || c1v > c))
+      || (lambda && (end2 == lambda || *end2)) || !isfinite (lv))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
+                   "the model's PAL settings are invalid (layer '%s', attribution '%s', "
+                   "channels '%s', C1 '%s', lambda '%s')", layer, attr ? attr : "",
+                   ch ? ch : "", c1 ? c1 : "", lambda ? lambda : "");
+      return FALSE;
+    }
+  cfg->c1 = (int) c1v;
+  cfg->lambda = (float) lv;
+  return TRUE;
+}
+
 /* --- forward ------------------------------------------------------------ */
 
 static gboolean

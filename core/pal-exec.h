@@ -33,6 +33,15 @@ typedef struct {
   float          lambda;       /* weight of PAL in the loss */
 } PalLossConfig;
 
+/* The PAL settings as model metadata: "pal.layer" (node name),
+ * "pal.attribution" (grad | grad-input), "pal.channels" (all | mean | first),
+ * "pal.c1", "pal.lambda".  A model trained without PAL has none of them. */
+void          pal_loss_config_to_model   (const PalLossConfig *cfg, PalModel *model);
+/* FALSE without error when the model has no PAL settings; FALSE with
+ * @error when they are present but invalid for its graph. */
+gboolean      pal_loss_config_from_model (PalLossConfig *cfg, PalModel *model,
+                                          GError **error);
+
 typedef struct {
   double ce;                   /* mean cross-entropy */
   double pal;                  /* mean PAL term (negative correlation), 0 without PAL */

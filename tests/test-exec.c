@@ -445,6 +445,44 @@ test_fixed_weights (void)
   fixture_clear (&f);
 }
 
+/* PAL settings survive the model's metadata; bad ones are refused. */
+static void
+test_loss_config_meta (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalModel) m = pal_model_new ("bench-vgg", &error);
+  PalLossConfig in = { .attribution = PAL_ATTR_GRAD, .channels = PAL_CHANNELS_FIRST,
+                       .c1 = 64, .lambda = 0.25f }, out;
+
+  g_assert_no_error (error);
+  g_assert_false (pal_loss_config_from_model (&out, m, &error));
+  g_assert_no_error (error);
+  in.layer = pal_graph_find (pal_model_get_graph (m), "conv5");
+  pal_loss_config_to_model (&in, m);
+  g_assert_cmpstr (pal_model_get_meta (m, "pal.layer"), ==, "conv5");
+  g_assert_true (pal_loss_config_from_model (&out, m, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (out.layer, ==, in.layer);
+  g_assert_cmpint (out.attribution, ==, in.attribution);
+  g_assert_cmpint (out.channels, ==, in.channels);
+  g_assert_cmpint (out.c1, ==, 64);
+  g_assert_cmpfloat (out.lambda, ==, 0.25f);
+
+  for (int k = 0; k < 4; k++)
+    {
+      static const char *bad[][2] = { { "pal.layer", "conv99" }, { "pal.c1", "129" },
+                                      { "pal.lambda", "1x" }, { "pal.channels", "half" } };
+      g_autoptr (PalModel) b = pal_model_new ("bench-vgg", NULL);
+
+      pal_loss_config_to_model (&in, b);
+      pal_model_set_meta (b, bad[k][0], bad[k][1]);
+      g_assert_false (pal_loss_config_from_model (&out, b, &error));
+      g_assert_error (error, PAL_ERROR, PAL_ERROR_PARSE);
+      g_assert_nonnull (strstr (error->message, bad[k][1]));
+      g_clear_error (&error);
+    }
+}
+
 /* Same seed, same thread count: the same bits. */
 static void
 test_deterministic (void)
@@ -571,6 +609,7 @@ main (int argc, char **argv)
   g_test_add_func ("/exec/attribution-fd", test_attribution_fd);
   g_test_add_func ("/exec/deterministic", test_deterministic);
   g_test_add_func ("/exec/fixed-weights", test_fixed_weights);
+  g_test_add_func ("/exec/loss-config-meta", test_loss_config_meta);
   g_test_add_func ("/exec/training-moves-pal", test_training_moves_pal);
   g_test_add_func ("/exec/adam", test_adam);
   return g_test_run ();
