@@ -55,6 +55,7 @@ struct _PalWorkspace {
   PalScratch  scratch;
   float     **wino_fixed;   /* per conv: Winograd kernel transforms of fixed weights */
   gsize       bytes;
+  gsize       bytes_no_tail;  /* bytes before the PAL buffers were added */
 
   /* PAL */
   gboolean      pal_on;
@@ -102,11 +103,11 @@ pool_geom (const PalNode *n, const PalNode *in)
 static void
 free_tail (PalWorkspace *ws)
 {
+  if (ws->tail)
+    ws->bytes = ws->bytes_no_tail;
   for (int i = 0; i < ws->n_nodes; i++)
     if (ws->root[i] == i)
       {
-        if (ws->g1[i])
-          ws->bytes -= (gsize) ws->max_batch * node_size (pal_graph_node (ws->g, i)) * 4 * 2;
         g_clear_pointer (&ws->g1[i], g_free);
         g_clear_pointer (&ws->u[i], g_free);
       }
@@ -407,6 +408,7 @@ pal_workspace_set_pal (PalWorkspace *ws, const PalLossConfig *cfg, GError **erro
     }
 
   free_tail (ws);
+  ws->bytes_no_tail = ws->bytes;
   ws->cfg = *cfg;
   ws->c1 = cfg->channels == PAL_CHANNELS_MEAN ? f->c
            : cfg->channels == PAL_CHANNELS_FIRST ? (cfg->c1 ? cfg->c1 : MAX (f->c / 2, 1))
