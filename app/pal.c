@@ -421,6 +421,15 @@ static const struct {
   { "grads", cmd_grads, "loss and exact CE + PAL gradients of one batch" },
   { "random-batch", cmd_random_batch, "write a random batch for pal grads" },
   { "bench", pal_cmd_bench, "time training and attribution steps" },
+#ifdef HAVE_CMD_SYNTH
+  { "synth", pal_cmd_synth, "draw a synthetic face dataset (RAF-DB layout)" },
+#endif
+#ifdef HAVE_CMD_DATA
+  { "data", pal_cmd_data, "check a dataset: counts, broken rows, loader speed" },
+#endif
+#ifdef HAVE_CMD_PRIOR
+  { "prior", pal_cmd_prior, "draw the landmark prior of an image" },
+#endif
 };
 
 static void
