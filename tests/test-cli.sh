@@ -43,6 +43,19 @@ check_fails "C1 too large" "C1 = 300" "$PAL" grads --model "$T/bv.safetensors" -
 check_fails "PAL before training batch norm" "batch norm" "$PAL" grads --model "$T/rn.safetensors" --batch "$T/rb.safetensors" --layer layer3.1 --out "$T/x"
 check_fails "batch of the wrong image size" "images" "$PAL" grads --model "$T/rn.safetensors" --batch "$T/b.safetensors" --layer layer4.1 --out "$T/x"
 
+# Faces in: a synthetic dataset, its counts, broken rows, the loader.
+check "synth" "$PAL" synth --out "$T/syn" --n 35 --seed 3 --size 64
+check "data: counts" "$PAL" data "$T/syn"
+grep -q "samples: 35 of 35 rows" "$T/out" && ok "data: 35 samples read" || nok "data: 35 samples read"
+grep -q "landmarks: 35 of 35" "$T/out" && ok "data: every sample has landmarks" || nok "data: every sample has landmarks"
+check "data: loader speed" "$PAL" data "$T/syn" --bench --batches 2 --batch 4 --input 64 --map 8
+grep -q "images/s" "$T/out" && ok "data: loader reports images/s" || nok "data: loader reports images/s"
+printf 'train_99999.jpg\n' >>"$T/syn/EmoLabel/list_patition_label.txt"
+check "data: a broken row is skipped" "$PAL" data "$T/syn"
+grep -q "list_patition_label.txt:36" "$T/out" && ok "data: the broken row is named with its line" || nok "data: the broken row is named with its line"
+check_fails "data --strict: a broken row is fatal" "list_patition_label.txt:36" "$PAL" data --strict "$T/syn"
+check_fails "data: no dataset there" "no-such-dir" "$PAL" data "$T/no-such-dir"
+
 # Against PyTorch autograd, when available.
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   cmp_torch () {
