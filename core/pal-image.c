@@ -13,6 +13,7 @@
  */
 #include "pal-image.h"
 #include "pal-error.h"
+#include "pal-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -519,76 +520,18 @@ pal_image_load (const char *path, GError **error)
 /* Saving                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* write(2) until done; FALSE with errno set on failure. */
-static gboolean
-write_all (int fd, const guint8 *buf, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, MIN (len, (gsize) 1 << 20));
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      if (n == 0)
-        {
-          errno = EIO;
-          return FALSE;
-        }
-      buf += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
-/* Writes @data to "dir/.name.XXXXXX" beside @path, syncs it and renames it
- * over @path.  On failure the temporary file is removed and @path is left
- * as it was. */
+/* Replaces @path with @data (pal-file.h); the old file survives a failure. */
 static gboolean
 save_atomically (const char *path, const guint8 *data, gsize len, GError **error)
 {
-  g_autofree char *name = g_filename_display_name (path);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmp_base = g_strdup_printf (".%s.XXXXXX", base);
-  g_autofree char *tmp = g_build_filename (dir, tmp_base, NULL);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-
-  if (fd < 0)
+  if (!pal_file_replace_data (path, data, len))
     {
       int saved_errno = errno;
+      g_autofree char *name = g_filename_display_name (path);
+
       g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "Could not save '%s': %s",
                    name, g_strerror (saved_errno));
       return FALSE;
-    }
-
-  gboolean ok = write_all (fd, data, len) && fsync (fd) == 0;
-  int saved_errno = errno;
-  if (close (fd) != 0 && ok)
-    {
-      ok = FALSE;
-      saved_errno = errno;
-    }
-  if (ok && g_rename (tmp, path) != 0)
-    {
-      ok = FALSE;
-      saved_errno = errno;
-    }
-  if (!ok)
-    {
-      g_unlink (tmp);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "Could not save '%s': %s",
-                   name, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  /* Make the rename durable; a failure here does not undo a complete save. */
-  int dir_fd = g_open (dir, O_RDONLY | O_CLOEXEC, 0);
-  if (dir_fd >= 0)
-    {
-      (void) fsync (dir_fd);
-      close (dir_fd);
     }
   return TRUE;
 }

@@ -1,6 +1,7 @@
 /* pal-landmarks.c: 68-point landmark files, mirroring, the PAL prior */
 #include "pal-landmarks.h"
 #include "pal-error.h"
+#include "pal-file.h"
 #include "pal-exec.h"
 #include "pal-rand.h"
 
@@ -621,27 +622,6 @@ pal_landmarks_parse_affectnet (const char *text, PalLandmarks *out,
 
 /* --- .pts writer ---------------------------------------------------------- */
 
-/* FALSE with errno set on failure. */
-static gboolean
-write_all (int fd, const char *p, gsize len)
-{
-  while (len > 0)
-    {
-      gssize n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          if (n == 0)
-            errno = EIO;
-          return FALSE;
-        }
-      p += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 gboolean
 pal_landmarks_save_pts (const PalLandmarks *lm, const char *path, GError **error)
 {
@@ -668,47 +648,13 @@ pal_landmarks_save_pts (const PalLandmarks *lm, const char *path, GError **error
     }
   g_string_append (s, "}\n");
 
-  /* a temporary file beside the target, synced, then renamed over it */
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmp_base = g_strdup_printf (".%s.XXXXXX", base);
-  g_autofree char *tmp = g_build_filename (dir, tmp_base, NULL);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-  int saved_errno;
-
-  if (fd < 0)
+  if (!pal_file_replace_data (path, s->str, s->len))
     {
-      saved_errno = errno;
+      int saved_errno = errno;
+
       g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "Could not save '%s': %s", path,
                    g_strerror (saved_errno));
       return FALSE;
-    }
-  gboolean ok = write_all (fd, s->str, s->len) && fsync (fd) == 0;
-  saved_errno = errno;
-  if (close (fd) != 0 && ok)
-    {
-      ok = FALSE;
-      saved_errno = errno;
-    }
-  if (ok && g_rename (tmp, path) != 0)
-    {
-      ok = FALSE;
-      saved_errno = errno;
-    }
-  if (!ok)
-    {
-      g_unlink (tmp);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "Could not save '%s': %s", path,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  /* make the rename durable; failure here does not undo a complete save */
-  int dir_fd = g_open (dir, O_RDONLY | O_CLOEXEC, 0);
-  if (dir_fd >= 0)
-    {
-      (void) fsync (dir_fd);
-      close (dir_fd);
     }
   return TRUE;
 }

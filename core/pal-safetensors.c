@@ -1,5 +1,6 @@
 /* pal-safetensors.c - safe reader and atomic writer for .safetensors files */
 #include "pal-safetensors.h"
+#include "pal-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -929,29 +930,6 @@ build_header (PalStWriter *w)
   return g_steal_pointer (&h);
 }
 
-/* write() all of @buf; FALSE with errno set on failure. */
-static gboolean
-write_all (int fd, const void *buf, gsize len)
-{
-  const guint8 *p = buf;
-
-  while (len > 0)
-    {
-      gssize n = write (fd, p, MIN (len, (gsize) 1 << 30));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          if (n == 0)
-            errno = EIO;
-          return FALSE;
-        }
-      p += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 /* Writes the data of @t little-endian; FALSE with errno set on failure. */
 static gboolean
 write_tensor_data (int fd, const WriterTensor *t)
@@ -959,7 +937,7 @@ write_tensor_data (int fd, const WriterTensor *t)
   guint size = t->dtype->size;
 
   if (G_BYTE_ORDER == G_LITTLE_ENDIAN || size == 1)
-    return write_all (fd, t->data, t->nbytes);
+    return pal_file_write_all (fd, t->data, t->nbytes);
 
   /* Big-endian host: byte-swap each element through a small buffer. */
   guint8 buf[16384];
@@ -970,12 +948,31 @@ write_tensor_data (int fd, const WriterTensor *t)
       for (gsize i = 0; i < n; i += size)
         for (guint b = 0; b < size; b++)
           buf[i + b] = src[i + size - 1 - b];
-      if (!write_all (fd, buf, n))
+      if (!pal_file_write_all (fd, buf, n))
         return FALSE;
       src += n;
       left -= n;
     }
   return TRUE;
+}
+
+typedef struct {
+  PalStWriter *w;
+  GString     *header;
+} SaveJob;
+
+/* The whole file: header length, header, tensor data. */
+static gboolean
+write_file (int fd, gpointer user_data)
+{
+  SaveJob *job = user_data;
+  guint64 header_len = GUINT64_TO_LE ((guint64) job->header->len);
+  gboolean ok = pal_file_write_all (fd, &header_len, 8)
+                && pal_file_write_all (fd, job->header->str, job->header->len);
+
+  for (guint i = 0; ok && i < job->w->tensors->len; i++)
+    ok = write_tensor_data (fd, &g_array_index (job->w->tensors, WriterTensor, i));
+  return ok;
 }
 
 gboolean
@@ -1000,50 +997,13 @@ pal_st_writer_save (PalStWriter *w, const char *path, GError **error)
       return FALSE;
     }
 
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmp_base = g_strdup_printf (".%s.XXXXXX", base);
-  g_autofree char *tmp = g_build_filename (dir, tmp_base, NULL);
-  int fd = g_mkstemp_full (tmp, O_WRONLY, 0666);
-  if (fd < 0)
+  SaveJob job = { w, header };
+  if (!pal_file_replace (path, write_file, &job))
     {
       int saved_errno = errno;
       g_set_error (error, PAL_SAFETENSORS_ERROR, PAL_SAFETENSORS_ERROR_IO,
                    "Could not save '%s': %s", path, g_strerror (saved_errno));
       return FALSE;
-    }
-
-  guint64 header_len = GUINT64_TO_LE ((guint64) header->len);
-  gboolean ok = write_all (fd, &header_len, 8)
-                && write_all (fd, header->str, header->len);
-  for (guint i = 0; ok && i < w->tensors->len; i++)
-    ok = write_tensor_data (fd, &g_array_index (w->tensors, WriterTensor, i));
-  ok = ok && fsync (fd) == 0;
-  int saved_errno = errno;
-  if (close (fd) != 0 && ok)
-    {
-      ok = FALSE;
-      saved_errno = errno;
-    }
-  if (ok && g_rename (tmp, path) != 0)
-    {
-      ok = FALSE;
-      saved_errno = errno;
-    }
-  if (!ok)
-    {
-      g_unlink (tmp);
-      g_set_error (error, PAL_SAFETENSORS_ERROR, PAL_SAFETENSORS_ERROR_IO,
-                   "Could not save '%s': %s", path, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  /* Make the rename durable; failure here does not undo a complete save. */
-  int dir_fd = g_open (dir, O_RDONLY, 0);
-  if (dir_fd >= 0)
-    {
-      (void) fsync (dir_fd);
-      close (dir_fd);
     }
   return TRUE;
 }

@@ -1,0 +1,25 @@
+/* pal-file.h: replacing a file so that a failure never loses the old one
+ *
+ * Every file the core writes (models, images, landmarks) goes through
+ * pal_file_replace(): the content is streamed into a temporary file beside
+ * the target ("dir/.name.XXXXXX"), synced, and renamed over the target, and
+ * the directory is synced.  A full disk, a file-size limit or a missing
+ * directory leaves the target as it was and no temporary file behind.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Writes the content to @fd; FALSE with errno set on failure. */
+typedef gboolean (*PalFileWriteFunc) (int fd, gpointer user_data);
+
+/* FALSE with errno set on failure (the caller words the error). */
+gboolean pal_file_replace   (const char *path, PalFileWriteFunc write, gpointer user_data);
+/* pal_file_replace() of a buffer. */
+gboolean pal_file_replace_data (const char *path, const void *data, gsize len);
+/* write(2) until done, retrying on EINTR; FALSE with errno set. */
+gboolean pal_file_write_all (int fd, const void *buf, gsize len);
+
+G_END_DECLS
