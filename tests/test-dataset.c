@@ -12,30 +12,9 @@
 
 #include <glib/gstdio.h>
 
+#include "test-util.h"
+
 static char *scratch;   /* one scratch directory for the whole run */
-
-/* --- helpers -------------------------------------------------------------- */
-
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *d = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      g_assert_nonnull (d);
-      while ((name = g_dir_read_name (d)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_dir_close (d);
-      g_assert_cmpint (g_rmdir (path), ==, 0);
-    }
-  else
-    g_assert_cmpint (g_unlink (path), ==, 0);
-}
 
 /* A fresh directory scratch/NAME. */
 static char *

@@ -14,6 +14,8 @@
 #ifdef G_OS_UNIX
 #include <signal.h>
 #include <sys/resource.h>
+
+#include "test-util.h"
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -30,20 +32,6 @@ scratch_new (void)
 
   g_assert_no_error (error);
   return dir;
-}
-
-/* Number of entries in @dir (the scratch dirs are flat). */
-static guint
-count_entries (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (d);
-  while (g_dir_read_name (d) != NULL)
-    n++;
-  g_dir_close (d);
-  return n;
 }
 
 static void

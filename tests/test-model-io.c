@@ -13,6 +13,8 @@
 #ifdef G_OS_UNIX
 #include <signal.h>
 #include <sys/resource.h>
+
+#include "test-util.h"
 #endif
 
 static char *scratch;   /* one scratch directory for the whole run */
@@ -34,40 +36,6 @@ static char *
 scratch_path (const char *name)
 {
   return g_build_filename (scratch, name, NULL);
-}
-
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      GDir *d = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      g_assert_nonnull (d);
-      while ((name = g_dir_read_name (d)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_dir_close (d);
-      g_assert_cmpint (g_rmdir (path), ==, 0);
-    }
-  else
-    g_assert_cmpint (g_unlink (path), ==, 0);
-}
-
-static guint
-count_entries (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (d);
-  while (g_dir_read_name (d))
-    n++;
-  g_dir_close (d);
-  return n;
 }
 
 static PalModel *
