@@ -9,6 +9,10 @@ int  pal_cmd_bench (int argc, char **argv);
 int  pal_cmd_synth (int argc, char **argv);   /* pal-cmd-synth.c */
 int  pal_cmd_data  (int argc, char **argv);   /* pal-cmd-data.c */
 int  pal_cmd_prior (int argc, char **argv);   /* pal-cmd-prior.c */
+int  pal_cmd_train (int argc, char **argv);   /* pal-cmd-train.c */
+int  pal_cmd_eval  (int argc, char **argv);   /* pal-cmd-eval.c */
+int  pal_cmd_attribute (int argc, char **argv);     /* pal-cmd-attribute.c */
+int  pal_cmd_gradcam_means (int argc, char **argv); /* pal-cmd-gradcam-means.c */
 
 /* Parses "grad" / "grad-input" */
 gboolean pal_cli_parse_attribution (const char *s, PalAttribution *out, GError **error);

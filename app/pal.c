@@ -430,6 +430,18 @@ static const struct {
 #ifdef HAVE_CMD_PRIOR
   { "prior", pal_cmd_prior, "draw the landmark prior of an image" },
 #endif
+#ifdef HAVE_CMD_TRAIN
+  { "train", pal_cmd_train, "train a model, with or without PAL" },
+#endif
+#ifdef HAVE_CMD_EVAL
+  { "eval", pal_cmd_eval, "accuracy and confusion matrix of a model on a dataset" },
+#endif
+#ifdef HAVE_CMD_ATTRIBUTE
+  { "attribute", pal_cmd_attribute, "Grad, Grad*Input and Grad-CAM maps of an image" },
+#endif
+#ifdef HAVE_CMD_GRADCAM_MEANS
+  { "gradcam-means", pal_cmd_gradcam_means, "per-emotion mean Grad-CAM maps over a dataset" },
+#endif
 };
 
 static void
@@ -437,7 +449,7 @@ usage (FILE *f)
 {
   fprintf (f, "Usage: pal COMMAND [OPTION...]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (f, "  %-13s %s\n", commands[i].name, commands[i].help);
+    fprintf (f, "  %-14s %s\n", commands[i].name, commands[i].help);
   fprintf (f, "\nRun 'pal COMMAND --help' for the options of one.\n");
 }
 
