@@ -191,6 +191,7 @@ write_png (const char *path, const PalConfusion *c, const char *const *names,
   g_assert (cells->len == (guint) (rows * cols));
   image = pal_render_table ((const char *const *) cells->pdata, rows, cols, shade,
                             PAL_COLORMAP_VIRIDIS, title);
+  pal_render_release_fonts ();   /* the text is drawn: free the font caches */
   if (!image)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_FAILED, "%s: the table could not be drawn", path);

@@ -56,6 +56,17 @@ grep -q "list_patition_label.txt:36" "$T/out" && ok "data: the broken row is nam
 check_fails "data --strict: a broken row is fatal" "list_patition_label.txt:36" "$PAL" data --strict "$T/syn"
 check_fails "data: no dataset there" "no-such-dir" "$PAL" data "$T/no-such-dir"
 
+# Analyses on the synthetic set with a small model.
+printf 'input data shape=3x64x64\nconv c1 out=8 k=3 pad=1 act=relu\nmaxpool p1 k=2\nconv c2 out=16 k=3 pad=1 act=relu\nmaxpool p2 k=2\nconv c3 out=16 k=3 pad=1 act=relu\ngap g\nlinear fc out=7\n' >"$T/s64.arch"
+check "init a 64x64 model" "$PAL" init --arch-file "$T/s64.arch" --seed 4 --out "$T/s64.safetensors"
+"$PAL" synth --out "$T/syn2" --n 21 --seed 5 --size 64 >/dev/null 2>&1
+check "eval" "$PAL" eval --model "$T/s64.safetensors" --data "$T/syn2" --split test --png "$T/cm.png"
+grep -qi "accuracy" "$T/out" && [ -s "$T/cm.png" ] && ok "eval: accuracy and a confusion PNG" || nok "eval: accuracy and a confusion PNG"
+check "attribute" "$PAL" attribute "$T/syn2/Image/aligned/train_00001_aligned.jpg" --model "$T/s64.safetensors" --landmarks "$T/syn2/Landmarks/train_00001_aligned.pts" --layer c2 --out "$T/attr.png"
+[ -s "$T/attr.png" ] && ok "attribute: a PNG" || nok "attribute: a PNG"
+check_fails "attribute: no such layer" "c9" "$PAL" attribute "$T/syn2/Image/aligned/train_00001_aligned.jpg" --model "$T/s64.safetensors" --layer c9 --out "$T/x.png"
+check_fails "eval: model and dataset classes differ" "classes" "$PAL" eval --model "$T/rn.safetensors" --data "$T/syn2" --contempt --split test
+
 # Against PyTorch autograd, when available.
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   cmp_torch () {
