@@ -64,6 +64,11 @@ check "eval" "$PAL" eval --model "$T/s64.safetensors" --data "$T/syn2" --split t
 grep -qi "accuracy" "$T/out" && [ -s "$T/cm.png" ] && ok "eval: accuracy and a confusion PNG" || nok "eval: accuracy and a confusion PNG"
 check "attribute" "$PAL" attribute "$T/syn2/Image/aligned/train_00001_aligned.jpg" --model "$T/s64.safetensors" --landmarks "$T/syn2/Landmarks/train_00001_aligned.pts" --layer c2 --out "$T/attr.png"
 [ -s "$T/attr.png" ] && ok "attribute: a PNG" || nok "attribute: a PNG"
+check "train (one epoch)" "$PAL" train "$T/syn2" --arch-file "$T/s64.arch" --epochs 1 --batch 4 --lr 1e-3 --out "$T/run" --quiet
+[ -s "$T/run/best.safetensors" ] && [ -s "$T/run/log.jsonl" ] && [ -s "$T/run/config.ini" ] && ok "train: run folder complete" || nok "train: run folder complete"
+check "train: resume a finished run" "$PAL" train --resume "$T/run" --quiet
+check "gradcam-means" "$PAL" gradcam-means --model "$T/run/best.safetensors" --data "$T/syn2" --split test --layer c3 --out "$T/gcm.png" --csv "$T/gcm.csv"
+[ -s "$T/gcm.png" ] && grep -q "happy" "$T/gcm.csv" && ok "gradcam-means: picture and table" || nok "gradcam-means: picture and table"
 check_fails "attribute: no such layer" "c9" "$PAL" attribute "$T/syn2/Image/aligned/train_00001_aligned.jpg" --model "$T/s64.safetensors" --layer c9 --out "$T/x.png"
 check_fails "eval: model and dataset classes differ" "classes" "$PAL" eval --model "$T/rn.safetensors" --data "$T/syn2" --contempt --split test
 
