@@ -39,8 +39,12 @@ typedef struct {
   gboolean      tty;
   gint64        t0;
   GMainLoop    *loop;              /* quit when the evaluation ends */
+  int           agree_node;        /* -1: no agreement pass */
+  int           agree_c1;
+  float         agree_sigma;
   /* out */
   PalConfusion *confusion;
+  PalAgreement  agreement;
   gint64        n_failed;
   GError       *error;
   /* bookkeeping */
@@ -87,6 +91,15 @@ eval_thread (gpointer data)
   job->confusion = pal_evaluate_full (job->model, job->ds, job->split, job->batch,
                                       job->cancellable, on_progress, job, on_fail, job,
                                       &job->n_failed, &job->error);
+  if (job->confusion && job->agree_node >= 0)
+    {
+      job->t0 = g_get_monotonic_time ();
+      if (!pal_evaluate_agreement (job->model, job->ds, job->split, job->agree_node,
+                                   job->agree_c1, job->agree_sigma, job->batch,
+                                   job->cancellable, on_progress, job, &job->agreement,
+                                   &job->error))
+        g_clear_pointer (&job->confusion, pal_confusion_free);
+    }
   g_idle_add (quit_loop, job->loop);
   return NULL;
 }
@@ -204,8 +217,10 @@ int
 pal_cmd_eval (int argc, char **argv)
 {
   g_autofree char *model_path = NULL, *data = NULL, *format = NULL, *split_s = NULL;
-  g_autofree char *png = NULL, *arch = NULL, *images = NULL;
+  g_autofree char *png = NULL, *arch = NULL, *images = NULL, *agreement = NULL;
   gboolean contempt = FALSE;
+  int agree_c1 = 0;
+  double agree_sigma = 3.0;
   double val_fraction = -1.0;
   gint64 seed = SEED_UNSET;
   int batch = 32, threads = 0;
@@ -222,6 +237,9 @@ pal_cmd_eval (int argc, char **argv)
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default 32)", "B" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "T" },
     { "png", 0, 0, G_OPTION_ARG_FILENAME, &png, "Also draw the confusion matrix into this PNG", "OUT.png" },
+    { "agreement", 0, 0, G_OPTION_ARG_STRING, &agreement, "Also average, over the images with landmarks, the correlation of the Grad and Grad*Input maps at this node with the prior and their mass inside the landmark regions", "NODE" },
+    { "c1", 0, 0, G_OPTION_ARG_INT, &agree_c1, "With --agreement: the constrained half is the first C1 channels (default C/2)", "C1" },
+    { "sigma", 0, 0, G_OPTION_ARG_DOUBLE, &agree_sigma, "With --agreement: prior sigma in pixels of a 224 input (default 3)", "PX" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- accuracy and confusion matrix of a model on a dataset");
@@ -360,6 +378,25 @@ pal_cmd_eval (int argc, char **argv)
       drew_val = TRUE;
     }
   n_split = pal_dataset_count (ds, split, -1);
+  job.agree_node = -1;
+  if (agreement)
+    {
+      PalGraph *g = pal_model_get_graph (model);
+
+      job.agree_node = pal_graph_find (g, agreement);
+      if (job.agree_node < 0)
+        {
+          g_printerr ("pal eval: the model has no node '%s' (see pal info)\n", agreement);
+          return 1;
+        }
+      if (!pal_graph_check_attribution_node (g, job.agree_node, FALSE, &error))
+        {
+          g_printerr ("pal eval: %s\n", error->message);
+          return 1;
+        }
+      job.agree_c1 = agree_c1;
+      job.agree_sigma = (float) agree_sigma;
+    }
 
   /* evaluate on a worker thread; the main loop takes the signals */
   cancellable = g_cancellable_new ();
@@ -430,6 +467,22 @@ pal_cmd_eval (int argc, char **argv)
     }
   table = pal_confusion_to_string (c, names);
   g_print ("\n%s", table);
+
+  if (job.agree_node >= 0)
+    {
+      const PalAgreement *a = &job.agreement;
+      static const char *rows[2] = { "Grad", "Grad*Input" };
+
+      g_print ("\nagreement with the landmark prior at '%s' (%" G_GINT64_FORMAT
+               " images with landmarks, %" G_GINT64_FORMAT " without):\n"
+               "              correlation r            mass inside the landmark regions\n"
+               "              constrained  free   all   constrained  free   all\n",
+               agreement, a->n, a->n_without);
+      for (int r = 0; r < 2; r++)
+        g_print ("  %-11s  %+6.3f   %+6.3f %+6.3f   %5.1f%%    %5.1f%% %5.1f%%\n", rows[r],
+                 a->pearson[r][0], a->pearson[r][1], a->pearson[r][2],
+                 100.0 * a->inside[r][0], 100.0 * a->inside[r][1], 100.0 * a->inside[r][2]);
+    }
 
   if (png)
     {

@@ -221,6 +221,21 @@ eval_source_get (void *src, int index, PalImage **image, PalLandmarks *lm,
   return TRUE;
 }
 
+/* The same, with the landmarks, for the prior. */
+static gboolean
+landmarks_source_get (void *src, int index, PalImage **image, PalLandmarks *lm,
+                      gboolean *has_lm, int *label, GError **error)
+{
+  PalDataset *ds = src;
+
+  *image = pal_dataset_load_image (ds, index, lm, error);
+  if (!*image)
+    return FALSE;
+  *has_lm = pal_dataset_get (ds, index)->has_landmarks;
+  *label = pal_dataset_get (ds, index)->label;
+  return TRUE;
+}
+
 typedef struct {
   PalEvalFailFunc on_fail;
   gpointer        data;
@@ -367,6 +382,120 @@ fail:
 }
 
 /* --- agreement with the prior ------------------------------------------------ */
+
+gboolean
+pal_evaluate_agreement (PalModel *model, PalDataset *ds, PalSplit split, int node, int c1,
+                        float sigma_224, int batch, GCancellable *cancellable,
+                        PalProgressFunc progress, gpointer user_data,
+                        PalAgreement *out, GError **error)
+{
+  PalGraph *g = pal_model_get_graph (model);
+  g_autofree int *indices = NULL;
+  PalWorkspace *ws = NULL;
+  PalLoader *loader = NULL;
+  PalLoaderOptions opt;
+  PalLoaderSource source = { .n = pal_dataset_get_n (ds), .src = ds,
+                             .get = landmarks_source_get };
+  PalAgreement acc = { 0 };
+  gint64 done = 0;
+  int n, c, h, w;
+
+  g_return_val_if_fail (out != NULL, FALSE);
+  if (!pal_graph_check_attribution_node (g, node, FALSE, error))
+    return FALSE;
+  pal_graph_node_shape (g, node, &c, &h, &w);
+  indices = pal_dataset_indices (ds, split, &n);
+  if (n == 0 || batch < 1)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   "the %s split of the dataset %s has no samples (or the batch is empty)",
+                   split_name (split), pal_dataset_get_root (ds));
+      return FALSE;
+    }
+  batch = MIN (batch, n);
+  ws = pal_workspace_new (model, batch, error);
+  if (!ws || !pal_workspace_set_weights_fixed (ws, TRUE, error))
+    goto fail;
+
+  pal_loader_options_init (&opt);
+  pal_loader_options_set_model (&opt, model);
+  opt.indices = indices;
+  opt.n_indices = n;
+  opt.shuffle = FALSE;
+  opt.n_epochs = 1;
+  opt.batch_size = batch;
+  opt.augment = NULL;
+  opt.map_height = h;
+  opt.map_width = w;
+  opt.sigma_224 = sigma_224;
+  opt.n_workers = EVAL_LOADER_WORKERS;
+  opt.n_prefetch = EVAL_LOADER_PREFETCH;
+  loader = pal_loader_new (&source, &opt, error);
+  if (!loader)
+    goto fail;
+
+  for (;;)
+    {
+      g_autoptr (PalAttrMaps) m = NULL;
+      PalBatch *b = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error)
+          || !pal_loader_next (loader, &b, cancellable, error))
+        goto fail;
+      if (!b)
+        break;
+      m = pal_workspace_attribute (ws, b->x, b->n, node, PAL_TARGET_SUM, c1, error);
+      if (!m)
+        {
+          pal_batch_release (b);
+          goto fail;
+        }
+      for (int i = 0; i < b->n; i++)
+        {
+          const float *prior = b->priors + (gsize) i * h * w;
+          const float *maps[2][3] = {
+            { m->grad_first, m->grad_rest, m->grad_all },
+            { m->gi_first, m->gi_rest, m->gi_all },
+          };
+
+          if (!b->has_prior[i])
+            {
+              acc.n_without++;
+              continue;
+            }
+          acc.n++;
+          for (int a = 0; a < 2; a++)
+            for (int k = 0; k < 3; k++)
+              {
+                const float *map = maps[a][k] + (gsize) i * h * w;
+                acc.pearson[a][k] += pal_map_pearson (map, prior, h * w);
+                acc.inside[a][k] += pal_map_mass_inside (map, prior, h * w,
+                                                         PAL_AGREEMENT_INSIDE);
+              }
+        }
+      done += b->n + b->n_skipped;
+      pal_batch_release (b);
+      if (progress)
+        progress (MIN (done, (gint64) n), n, user_data);
+    }
+  for (int a = 0; a < 2; a++)
+    for (int k = 0; k < 3; k++)
+      if (acc.n > 0)
+        {
+          acc.pearson[a][k] /= (double) acc.n;
+          acc.inside[a][k] /= (double) acc.n;
+        }
+  *out = acc;
+  pal_loader_free (loader);
+  pal_workspace_free (ws);
+  return TRUE;
+
+fail:
+  if (loader)
+    pal_loader_free (loader);
+  pal_workspace_free (ws);
+  return FALSE;
+}
 
 double
 pal_map_pearson (const float *map, const float *prior, int len)

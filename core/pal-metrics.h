@@ -68,6 +68,29 @@ PalConfusion *pal_evaluate_full           (PalModel *model, PalDataset *ds, PalS
                                            PalEvalFailFunc on_fail, gpointer fail_data,
                                            gint64 *n_failed, GError **error);
 
+/* Agreement of a model's attribution maps with the landmark prior over a
+ * split: for every image with landmarks, the Grad and Grad*Input maps at
+ * @node for the sum of the logits (constrained half = the first @c1
+ * channels, 0: C/2; free half; all) are compared with the image's prior at
+ * the node's resolution (pal_prior_make, sigma @sigma_224 pixels of a 224
+ * input), and the correlations and masses averaged. */
+typedef struct {
+  gint64 n;                 /* images with landmarks that were compared */
+  gint64 n_without;         /* images skipped for want of landmarks */
+  double pearson[2][3];     /* [grad, grad*input][first, rest, all], means */
+  double inside[2][3];      /* shares of mass inside the landmark regions, means */
+} PalAgreement;
+
+/* The region threshold of the masses: pixels where the prior is at least
+ * this fraction of its maximum. */
+#define PAL_AGREEMENT_INSIDE 0.2
+
+gboolean      pal_evaluate_agreement      (PalModel *model, PalDataset *ds, PalSplit split,
+                                           int node, int c1, float sigma_224, int batch,
+                                           GCancellable *cancellable,
+                                           PalProgressFunc progress, gpointer user_data,
+                                           PalAgreement *out, GError **error);
+
 /* Pearson correlation of two maps of @len values (0 when either is flat). */
 double        pal_map_pearson             (const float *map, const float *prior, int len);
 /* Share of the map's (non-negative) mass on the pixels where @prior is at

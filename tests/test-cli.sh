@@ -69,6 +69,8 @@ check "train (one epoch)" "$PAL" train "$T/syn2" --arch-file "$T/s64.arch" --epo
 check "train: resume a finished run" "$PAL" train --resume "$T/run" --quiet
 check "gradcam-means" "$PAL" gradcam-means --model "$T/run/best.safetensors" --data "$T/syn2" --split test --layer c3 --out "$T/gcm.png" --csv "$T/gcm.csv"
 [ -s "$T/gcm.png" ] && grep -q "happy" "$T/gcm.csv" && ok "gradcam-means: picture and table" || nok "gradcam-means: picture and table"
+check "eval --agreement" "$PAL" eval --model "$T/run/best.safetensors" --data "$T/syn2" --split test --agreement c2
+grep -q "Grad\*Input *[-+][0-9]" "$T/out" && ok "eval: agreement table" || nok "eval: agreement table"
 check_fails "attribute: no such layer" "c9" "$PAL" attribute "$T/syn2/Image/aligned/train_00001_aligned.jpg" --model "$T/s64.safetensors" --layer c9 --out "$T/x.png"
 check_fails "eval: model and dataset classes differ" "classes" "$PAL" eval --model "$T/rn.safetensors" --data "$T/syn2" --contempt --split test
 

@@ -420,6 +420,73 @@ test_evaluate_refuses (void)
   pal_confusion_free (c);
 }
 
+/* The averaged agreement equals the same numbers computed image by image. */
+static void
+test_agreement (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalDataset) ds = open_synth (synth_dir);
+  g_autoptr (PalModel) model = tiny_model (7, 3);
+  PalGraph *g = pal_model_get_graph (model);
+  int node = pal_graph_find (g, "conv1"), n, c, h, w;
+  g_autofree int *idx = pal_dataset_indices (ds, PAL_SPLIT_TEST, &n);
+  PalWorkspace *ws = pal_workspace_new (model, 1, &error);
+  float mean[3], sd[3];
+  double want_r[2][3] = { { 0 } }, want_in[2][3] = { { 0 } };
+  PalAgreement a;
+
+  g_assert_no_error (error);
+  pal_graph_node_shape (g, node, &c, &h, &w);
+  pal_model_get_normalisation (model, mean, sd);
+  for (int i = 0; i < n; i++)
+    {
+      PalLandmarks lm;
+      g_autoptr (PalImage) img = pal_dataset_load_image (ds, idx[i], &lm, &error);
+      g_autofree float *x = g_new (float, 3 * 32 * 32);
+      g_autofree float *prior = g_new (float, h * w);
+      g_autoptr (PalAttrMaps) m = NULL;
+
+      g_assert_no_error (error);
+      g_assert_cmpint (img->width, ==, 32);   /* no resize: the loader's path is this one */
+      pal_image_to_tensor (img, x, 3, 32, 32, mean, sd);
+      pal_prior_make (prior, w, h, &lm, 32, 32, 32, 32, 3.f, 0.f, NULL);
+      m = pal_workspace_attribute (ws, x, 1, node, PAL_TARGET_SUM, 0, &error);
+      g_assert_no_error (error);
+      {
+        const float *maps[2][3] = { { m->grad_first, m->grad_rest, m->grad_all },
+                                    { m->gi_first, m->gi_rest, m->gi_all } };
+        for (int r = 0; r < 2; r++)
+          for (int k = 0; k < 3; k++)
+            {
+              want_r[r][k] += pal_map_pearson (maps[r][k], prior, h * w) / n;
+              want_in[r][k] += pal_map_mass_inside (maps[r][k], prior, h * w,
+                                                    PAL_AGREEMENT_INSIDE) / n;
+            }
+      }
+    }
+  pal_workspace_free (ws);
+
+  g_assert_true (pal_evaluate_agreement (model, ds, PAL_SPLIT_TEST, node, 0, 3.f, 5,
+                                         NULL, NULL, NULL, &a, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (a.n, ==, n);
+  g_assert_cmpint (a.n_without, ==, 0);
+  for (int r = 0; r < 2; r++)
+    for (int k = 0; k < 3; k++)
+      {
+        g_assert_cmpfloat_with_epsilon (a.pearson[r][k], want_r[r][k], 1e-5);
+        g_assert_cmpfloat_with_epsilon (a.inside[r][k], want_in[r][k], 1e-5);
+        g_assert_cmpfloat (a.inside[r][k], >=, 0.0);
+        g_assert_cmpfloat (a.inside[r][k], <=, 1.0);
+      }
+
+  /* the logits' node has no map: refused */
+  g_assert_false (pal_evaluate_agreement (model, ds, PAL_SPLIT_TEST,
+                                          pal_graph_get_output (g), 0, 3.f, 5,
+                                          NULL, NULL, NULL, &a, &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_INVALID);
+}
+
 static void
 test_evaluate_cancel (void)
 {
@@ -526,6 +593,7 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/evaluate-biased", test_evaluate_biased);
   g_test_add_func ("/metrics/evaluate-refuses", test_evaluate_refuses);
   g_test_add_func ("/metrics/evaluate-cancel", test_evaluate_cancel);
+  g_test_add_func ("/metrics/agreement", test_agreement);
   g_test_add_func ("/metrics/evaluate-failed-images", test_evaluate_failed_images);
   rc = g_test_run ();
   rm_rf (scratch);
