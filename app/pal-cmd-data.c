@@ -5,22 +5,6 @@
 
 #include <stdio.h>
 
-/* The loader's view of a dataset. */
-static gboolean
-dataset_get (void *src, int index, PalImage **image, PalLandmarks *lm,
-             gboolean *has_lm, int *label, GError **error)
-{
-  PalDataset *ds = src;
-  const PalSample *s = pal_dataset_get (ds, index);
-
-  *image = pal_dataset_load_image (ds, index, lm, error);
-  if (!*image)
-    return FALSE;
-  *has_lm = s->has_landmarks;
-  *label = s->label;
-  return TRUE;
-}
-
 static void
 count_error (int index, int epoch, const GError *error, gpointer user_data)
 {
@@ -36,7 +20,7 @@ bench_loader (PalDataset *ds, int workers, int batch, int input, int map, int n_
   g_autoptr (GError) error = NULL;
   g_autofree int *idx = NULL;
   PalLoaderOptions opt;
-  PalLoaderSource src = { .n = pal_dataset_get_n (ds), .src = ds, .get = dataset_get };
+  PalLoaderSource src = pal_dataset_as_source (ds);
   PalLoader *loader;
   int n_idx, got = 0, errors = 0;
   gint64 t0;

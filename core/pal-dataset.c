@@ -1832,3 +1832,26 @@ pal_balanced_sampler_free (PalBalancedSampler *s)
   g_free (s->index);
   g_free (s);
 }
+
+/* --- the loader's view ------------------------------------------------------ */
+
+static gboolean
+source_get (void *src, int index, PalImage **image, PalLandmarks *lm,
+            gboolean *has_lm, int *label, GError **error)
+{
+  PalDataset *ds = src;
+  const PalSample *s = pal_dataset_get (ds, index);
+
+  *image = pal_dataset_load_image (ds, index, lm, error);
+  if (!*image)
+    return FALSE;
+  *has_lm = s->has_landmarks;
+  *label = s->label;
+  return TRUE;
+}
+
+PalLoaderSource
+pal_dataset_as_source (PalDataset *ds)
+{
+  return (PalLoaderSource) { .n = pal_dataset_get_n (ds), .src = ds, .get = source_get };
+}

@@ -36,6 +36,7 @@
 
 #include "pal-image.h"
 #include "pal-landmarks.h"
+#include "pal-loader.h"
 
 G_BEGIN_DECLS
 
@@ -196,6 +197,10 @@ char        *pal_dataset_describe      (PalDataset *ds);
  * present in the split, then a sample of that class uniformly.  The
  * sampler copies what it needs: it does not follow later changes of the
  * splits and does not keep @ds. */
+/* The dataset as a sample source for the loader (pal-loader.h): images,
+ * landmarks (moved with an AffectNet crop) and labels; thread-safe. */
+PalLoaderSource pal_dataset_as_source (PalDataset *ds);
+
 typedef struct _PalBalancedSampler PalBalancedSampler;
 
 /* NULL with @split empty. */

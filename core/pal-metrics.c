@@ -221,21 +221,6 @@ eval_source_get (void *src, int index, PalImage **image, PalLandmarks *lm,
   return TRUE;
 }
 
-/* The same, with the landmarks, for the prior. */
-static gboolean
-landmarks_source_get (void *src, int index, PalImage **image, PalLandmarks *lm,
-                      gboolean *has_lm, int *label, GError **error)
-{
-  PalDataset *ds = src;
-
-  *image = pal_dataset_load_image (ds, index, lm, error);
-  if (!*image)
-    return FALSE;
-  *has_lm = pal_dataset_get (ds, index)->has_landmarks;
-  *label = pal_dataset_get (ds, index)->label;
-  return TRUE;
-}
-
 typedef struct {
   PalEvalFailFunc on_fail;
   gpointer        data;
@@ -394,8 +379,7 @@ pal_evaluate_agreement (PalModel *model, PalDataset *ds, PalSplit split, int nod
   PalWorkspace *ws = NULL;
   PalLoader *loader = NULL;
   PalLoaderOptions opt;
-  PalLoaderSource source = { .n = pal_dataset_get_n (ds), .src = ds,
-                             .get = landmarks_source_get };
+  PalLoaderSource source = pal_dataset_as_source (ds);
   PalAgreement acc = { 0 };
   gint64 done = 0;
   int n, c, h, w;

@@ -590,21 +590,6 @@ typedef struct {
   double                val_s;        /* duration of the latest validation */
 } Run;
 
-static gboolean
-dataset_get (void *src, int index, PalImage **image, PalLandmarks *lm,
-             gboolean *has_lm, int *label, GError **error)
-{
-  PalDataset *ds = src;
-  const PalSample *s = pal_dataset_get (ds, index);
-
-  *image = pal_dataset_load_image (ds, index, lm, error);
-  if (!*image)
-    return FALSE;
-  *has_lm = s->has_landmarks;
-  *label = s->label;
-  return TRUE;
-}
-
 static int
 balanced_next (gpointer data)
 {
@@ -1388,7 +1373,7 @@ static gboolean
 make_loader (Run *r, PalAugmentOptions *aug, GError **error)
 {
   const PalTrainConfig *cfg = r->cfg;
-  PalLoaderSource src = { .n = pal_dataset_get_n (r->ds), .src = r->ds, .get = dataset_get };
+  PalLoaderSource src = pal_dataset_as_source (r->ds);
   PalLoaderOptions opt;
 
   pal_loader_options_init (&opt);
