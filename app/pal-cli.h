@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pal-core.h"
+#include "pal-dataset.h"
 
 G_BEGIN_DECLS
 
@@ -13,6 +14,16 @@ int  pal_cmd_train (int argc, char **argv);   /* pal-cmd-train.c */
 int  pal_cmd_eval  (int argc, char **argv);   /* pal-cmd-eval.c */
 int  pal_cmd_attribute (int argc, char **argv);     /* pal-cmd-attribute.c */
 int  pal_cmd_gradcam_means (int argc, char **argv); /* pal-cmd-gradcam-means.c */
+
+/* Runs @work (@data) on a worker thread while the main thread waits for
+ * SIGINT / SIGTERM: the first cancels @cancellable and says "pal CMD:
+ * stopping STOPPING", the second exits at once (130).  Returns when @work
+ * has returned. */
+void pal_cli_run_cancellable (const char *cmd, const char *stopping, GThreadFunc work,
+                              gpointer data, GCancellable *cancellable);
+/* "test", "val" (or "validation"), "train", "all" */
+gboolean    pal_cli_parse_split (const char *s, PalSplit *out);
+const char *pal_cli_split_name  (PalSplit split);
 
 /* Parses "grad" / "grad-input" */
 gboolean pal_cli_parse_attribution (const char *s, PalAttribution *out, GError **error);

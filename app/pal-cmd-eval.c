@@ -12,9 +12,7 @@
 #include "pal-metrics.h"
 #include "pal-render.h"
 
-#include <glib-unix.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,7 +36,6 @@ typedef struct {
   GCancellable *cancellable;
   gboolean      tty;
   gint64        t0;
-  GMainLoop    *loop;              /* quit when the evaluation ends */
   int           agree_node;        /* -1: no agreement pass */
   int           agree_c1;
   float         agree_sigma;
@@ -49,7 +46,6 @@ typedef struct {
   GError       *error;
   /* bookkeeping */
   int           n_fail_messages;   /* atomic: loader threads report failures */
-  int           n_signals;         /* main thread only */
 } EvalJob;
 
 static void
@@ -76,13 +72,6 @@ on_fail (int index, const GError *error, gpointer user_data)
                 job->tty ? "\r\033[K" : "", index, error->message);
 }
 
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
-}
-
 static gpointer
 eval_thread (gpointer data)
 {
@@ -100,39 +89,7 @@ eval_thread (gpointer data)
                                    &job->error))
         g_clear_pointer (&job->confusion, pal_confusion_free);
     }
-  g_idle_add (quit_loop, job->loop);
   return NULL;
-}
-
-static gboolean
-on_signal (gpointer data)
-{
-  EvalJob *job = data;
-
-  if (job->n_signals++ == 0)
-    {
-      g_printerr ("%spal eval: stopping after this batch (again to quit at once)\n",
-                  job->tty ? "\r\033[K" : "");
-      g_cancellable_cancel (job->cancellable);
-      return G_SOURCE_CONTINUE;
-    }
-  _exit (130);
-}
-
-static gboolean
-parse_split (const char *s, PalSplit *out)
-{
-  if (g_strcmp0 (s, "test") == 0)
-    *out = PAL_SPLIT_TEST;
-  else if (g_strcmp0 (s, "val") == 0 || g_strcmp0 (s, "validation") == 0)
-    *out = PAL_SPLIT_VAL;
-  else if (g_strcmp0 (s, "train") == 0)
-    *out = PAL_SPLIT_TRAIN;
-  else if (g_strcmp0 (s, "all") == 0)
-    *out = PAL_SPLIT_ALL;
-  else
-    return FALSE;
-  return TRUE;
 }
 
 /* The training settings a model carries as "train.KEY" metadata (pal train
@@ -159,13 +116,6 @@ train_settings (PalModel *model, double *val_fraction, gint64 *seed, gboolean *c
     }
   if (g_strcmp0 (pal_model_get_meta (model, "train.contempt"), "true") == 0)
     *contempt = TRUE;
-}
-
-static const char *
-split_label (PalSplit split)
-{
-  return split == PAL_SPLIT_TRAIN ? "train" : split == PAL_SPLIT_VAL ? "val"
-         : split == PAL_SPLIT_ALL ? "all" : "test";
 }
 
 /* The confusion matrix as a picture: a table of "count (row %)" cells
@@ -247,7 +197,6 @@ pal_cmd_eval (int argc, char **argv)
   g_autoptr (PalModel) model = NULL;
   g_autoptr (PalDataset) ds = NULL;
   g_autoptr (GCancellable) cancellable = NULL;
-  g_autoptr (GMainLoop) loop = NULL;
   g_autofree char *table = NULL, *title = NULL;
   PalDatasetOptions dopt = { 0 };
   PalDatasetFormat fmt = PAL_DATASET_AUTO;
@@ -255,8 +204,6 @@ pal_cmd_eval (int argc, char **argv)
   const char *const *names;
   EvalJob job = { 0 };
   PalConfusion *c;
-  GThread *thread;
-  guint sig_int, sig_term;
   int k_model, k_data, n_split;
   gboolean drew_val = FALSE;
   gint64 total, right = 0;
@@ -291,7 +238,7 @@ pal_cmd_eval (int argc, char **argv)
       g_printerr ("pal eval: --model and --data are required (see pal eval --help)\n");
       return 2;
     }
-  if (split_s && !parse_split (split_s, &split))
+  if (split_s && !pal_cli_parse_split (split_s, &split))
     {
       g_printerr ("pal eval: --split must be test, val, train or all, not '%s'\n", split_s);
       return 2;
@@ -400,7 +347,6 @@ pal_cmd_eval (int argc, char **argv)
 
   /* evaluate on a worker thread; the main loop takes the signals */
   cancellable = g_cancellable_new ();
-  loop = g_main_loop_new (NULL, FALSE);
   job.model = model;
   job.ds = ds;
   job.split = split;
@@ -408,16 +354,9 @@ pal_cmd_eval (int argc, char **argv)
   job.cancellable = cancellable;
   job.tty = isatty (STDERR_FILENO);
   job.t0 = g_get_monotonic_time ();
-  job.loop = loop;
-  sig_int = g_unix_signal_add (SIGINT, on_signal, &job);
-  sig_term = g_unix_signal_add (SIGTERM, on_signal, &job);
   if (job.tty)
     on_progress (0, n_split, &job);
-  thread = g_thread_new ("pal-eval", eval_thread, &job);
-  g_main_loop_run (loop);
-  g_thread_join (thread);
-  g_source_remove (sig_int);
-  g_source_remove (sig_term);
+  pal_cli_run_cancellable ("eval", "after this batch", eval_thread, &job, cancellable);
   if (job.tty)
     fprintf (stderr, "\r\033[K");
 
@@ -438,7 +377,7 @@ pal_cmd_eval (int argc, char **argv)
            k_model);
   g_print ("dataset:  %s (%s), %s split: %d samples", data,
            pal_dataset_format_name (pal_dataset_get_format (ds)),
-           split_label (split), n_split);
+           pal_cli_split_name (split), n_split);
   if (job.n_failed > 0)
     g_print (", %" G_GINT64_FORMAT " failed to load", job.n_failed);
   if (drew_val)
@@ -490,7 +429,7 @@ pal_cmd_eval (int argc, char **argv)
       g_autofree char *data_base = g_path_get_basename (data);
 
       title = g_strdup_printf ("%s on %s (%s): accuracy %.1f%%, mean class %.1f%%",
-                               model_base, data_base, split_label (split),
+                               model_base, data_base, pal_cli_split_name (split),
                                100.0 * pal_confusion_accuracy (c),
                                100.0 * pal_confusion_mean_class_accuracy (c));
       if (!write_png (png, c, names, title, &error))

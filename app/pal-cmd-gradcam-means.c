@@ -16,9 +16,7 @@
 #include "pal-render.h"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,8 +31,6 @@ typedef struct {
   GCancellable          *cancellable;
   gboolean               tty;
   gint64                 t0;
-  GMainLoop             *loop;
-  int                    n_signals;
   /* out */
   PalGradcamMeans       *result;
   GError                *error;
@@ -54,13 +50,6 @@ on_progress (PalAnalysisStage stage, int done, int total, gpointer user_data)
   fflush (stderr);
 }
 
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
-}
-
 static gpointer
 run_thread (gpointer data)
 {
@@ -69,46 +58,7 @@ run_thread (gpointer data)
   job->result = pal_gradcam_means_run (job->model, job->layer, job->ds, job->split,
                                        &job->opt, job->cancellable, on_progress, job,
                                        &job->error);
-  g_idle_add (quit_loop, job->loop);
   return NULL;
-}
-
-static gboolean
-on_signal (gpointer data)
-{
-  Job *job = data;
-
-  if (job->n_signals++ == 0)
-    {
-      g_printerr ("%spal gradcam-means: stopping before the next batch (again to quit at once)\n",
-                  job->tty ? "\r\033[K" : "");
-      g_cancellable_cancel (job->cancellable);
-      return G_SOURCE_CONTINUE;
-    }
-  _exit (130);
-}
-
-static gboolean
-parse_split (const char *s, PalSplit *out)
-{
-  if (g_strcmp0 (s, "test") == 0)
-    *out = PAL_SPLIT_TEST;
-  else if (g_strcmp0 (s, "val") == 0 || g_strcmp0 (s, "validation") == 0)
-    *out = PAL_SPLIT_VAL;
-  else if (g_strcmp0 (s, "train") == 0)
-    *out = PAL_SPLIT_TRAIN;
-  else if (g_strcmp0 (s, "all") == 0)
-    *out = PAL_SPLIT_ALL;
-  else
-    return FALSE;
-  return TRUE;
-}
-
-static const char *
-split_label (PalSplit split)
-{
-  return split == PAL_SPLIT_TRAIN ? "train" : split == PAL_SPLIT_VAL ? "val"
-         : split == PAL_SPLIT_ALL ? "all" : "test";
 }
 
 static int
@@ -158,7 +108,6 @@ pal_cmd_gradcam_means (int argc, char **argv)
   g_autoptr (PalModel) model = NULL;
   g_autoptr (PalDataset) ds = NULL;
   g_autoptr (GCancellable) cancellable = NULL;
-  g_autoptr (GMainLoop) loop = NULL;
   g_autoptr (PalGradcamMeans) m = NULL;
   g_autofree char *table = NULL;
   PalDatasetOptions dopt = { 0 };
@@ -168,8 +117,6 @@ pal_cmd_gradcam_means (int argc, char **argv)
   const char *layer_name;
   PalGraph *g;
   Job job = { 0 };
-  GThread *thread;
-  guint sig_int, sig_term;
   int k_model, k_data, n_used = 0;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -197,7 +144,7 @@ pal_cmd_gradcam_means (int argc, char **argv)
     }
   if (!model_path || !data)
     return usage_error ("--model and --data are required");
-  if (split_s && !parse_split (split_s, &split))
+  if (split_s && !pal_cli_parse_split (split_s, &split))
     return usage_error ("--split must be test, val, train or all");
   if (batch < 1 || batch > 4096)
     return usage_error ("--batch must be in 1 .. 4096");
@@ -264,7 +211,6 @@ pal_cmd_gradcam_means (int argc, char **argv)
 
   /* the analysis on a worker thread; the main loop takes the signals */
   cancellable = g_cancellable_new ();
-  loop = g_main_loop_new (NULL, FALSE);
   job.model = model;
   job.ds = ds;
   job.split = split;
@@ -275,14 +221,8 @@ pal_cmd_gradcam_means (int argc, char **argv)
   job.cancellable = cancellable;
   job.tty = isatty (STDERR_FILENO);
   job.t0 = g_get_monotonic_time ();
-  job.loop = loop;
-  sig_int = g_unix_signal_add (SIGINT, on_signal, &job);
-  sig_term = g_unix_signal_add (SIGTERM, on_signal, &job);
-  thread = g_thread_new ("pal-gradcam-means", run_thread, &job);
-  g_main_loop_run (loop);
-  g_thread_join (thread);
-  g_source_remove (sig_int);
-  g_source_remove (sig_term);
+  pal_cli_run_cancellable ("gradcam-means", "before the next batch", run_thread, &job,
+                           cancellable);
   if (job.tty)
     fprintf (stderr, "\r\033[K");
   if (!job.result)
@@ -301,7 +241,7 @@ pal_cmd_gradcam_means (int argc, char **argv)
            model_path, pal_model_get_arch_name (model), m->layer, m->map_width,
            m->map_height, m->width, m->height);
   g_print ("dataset:  %s (%s), %s split: %d samples, %d used", data,
-           pal_dataset_format_name (pal_dataset_get_format (ds)), split_label (split),
+           pal_dataset_format_name (pal_dataset_get_format (ds)), pal_cli_split_name (split),
            m->n_split, n_used);
   if (m->n_no_landmarks)
     g_print (", %d without landmarks", m->n_no_landmarks);
@@ -334,11 +274,11 @@ pal_cmd_gradcam_means (int argc, char **argv)
       if (frontal > 0.0)
         title = g_strdup_printf ("Mean Grad-CAM per emotion: %s at %s\n"
                                  "%s (%s), faces frontal within %g px: %d images",
-                                 model_base, m->layer, data_base, split_label (split), frontal,
+                                 model_base, m->layer, data_base, pal_cli_split_name (split), frontal,
                                  n_used);
       else
         title = g_strdup_printf ("Mean Grad-CAM per emotion: %s at %s\n%s (%s): %d images",
-                                 model_base, m->layer, data_base, split_label (split), n_used);
+                                 model_base, m->layer, data_base, pal_cli_split_name (split), n_used);
       image = pal_gradcam_means_render (m, names, title);
       pal_render_release_fonts ();   /* the text is drawn: free the font caches */
       if (!image || !pal_image_save_png (image, out, &error))
