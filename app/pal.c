@@ -421,27 +421,13 @@ static const struct {
   { "grads", cmd_grads, "loss and exact CE + PAL gradients of one batch" },
   { "random-batch", cmd_random_batch, "write a random batch for pal grads" },
   { "bench", pal_cmd_bench, "time training and attribution steps" },
-#ifdef HAVE_CMD_SYNTH
   { "synth", pal_cmd_synth, "draw a synthetic face dataset (RAF-DB layout)" },
-#endif
-#ifdef HAVE_CMD_DATA
   { "data", pal_cmd_data, "check a dataset: counts, broken rows, loader speed" },
-#endif
-#ifdef HAVE_CMD_PRIOR
   { "prior", pal_cmd_prior, "draw the landmark prior of an image" },
-#endif
-#ifdef HAVE_CMD_TRAIN
   { "train", pal_cmd_train, "train a model, with or without PAL" },
-#endif
-#ifdef HAVE_CMD_EVAL
   { "eval", pal_cmd_eval, "accuracy and confusion matrix of a model on a dataset" },
-#endif
-#ifdef HAVE_CMD_ATTRIBUTE
   { "attribute", pal_cmd_attribute, "Grad, Grad*Input and Grad-CAM maps of an image" },
-#endif
-#ifdef HAVE_CMD_GRADCAM_MEANS
   { "gradcam-means", pal_cmd_gradcam_means, "per-emotion mean Grad-CAM maps over a dataset" },
-#endif
 };
 
 static void
