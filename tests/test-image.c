@@ -27,28 +27,7 @@ static char *program_dir;
 static char *
 scratch_new (void)
 {
-  GError *error = NULL;
-  char *dir = g_dir_make_tmp ("pal-image-test-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static void
-scratch_free (char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_assert_cmpint (g_unlink (path), ==, 0);
-    }
-  g_dir_close (d);
-  g_assert_cmpint (g_rmdir (dir), ==, 0);
-  g_free (dir);
+  return scratch_dir_new ("pal-image-test-XXXXXX");
 }
 
 /* A committed sample of tests/data/images: through G_TEST_SRCDIR (meson

@@ -21,28 +21,7 @@
 static char *
 scratch_new (void)
 {
-  GError *error = NULL;
-  char *dir = g_dir_make_tmp ("pal-st-test-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static void
-scratch_free (char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_assert_cmpint (g_unlink (path), ==, 0);
-    }
-  g_dir_close (d);
-  g_assert_cmpint (g_rmdir (dir), ==, 0);
-  g_free (dir);
+  return scratch_dir_new ("pal-st-test-XXXXXX");
 }
 
 /* Writes a file made of @header_len (as stored), @json and @data_len bytes

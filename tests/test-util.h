@@ -39,3 +39,22 @@ count_entries (const char *dir)
   g_dir_close (d);
   return n;
 }
+
+/* A new scratch directory from a g_dir_make_tmp() template. */
+G_GNUC_UNUSED static char *
+scratch_dir_new (const char *tmpl)
+{
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+/* Removes @dir with everything in it, and frees the name. */
+G_GNUC_UNUSED static void
+scratch_free (char *dir)
+{
+  rm_rf (dir);
+  g_free (dir);
+}
