@@ -23,6 +23,7 @@
 #include "pal-export.h"
 #include "pal-inspect-view.h"
 #include "pal-map-tile.h"
+#include "pal-parallel.h"
 #include "pal-synth.h"
 #include "pal-train-view.h"
 #include "pal-window.h"
@@ -86,6 +87,41 @@ look_at (GtkWidget *widget, const char *name, int *w, int *h)
   pixels = g_malloc ((gsize) *w * *h * 4);
   gdk_texture_download (texture, pixels, (gsize) *w * 4);
   return pixels;
+}
+
+static int n_colours (const guint8 *px, int w, int h);
+
+typedef struct {
+  GtkWidget *widget;
+  int        min_colours;
+} Drawn;
+
+static gboolean
+is_drawn (gpointer data)
+{
+  const Drawn *d = data;
+  g_autoptr (GdkTexture) texture = pal_export_render_widget (d->widget, 1.0);
+  g_autofree guint8 *px = NULL;
+  int w, h;
+
+  if (!texture)
+    return FALSE;
+  w = gdk_texture_get_width (texture);
+  h = gdk_texture_get_height (texture);
+  px = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (texture, px, (gsize) w * 4);
+  return n_colours (px, w, h) > d->min_colours;
+}
+
+/* Runs the main loop until @widget draws more than @min_colours colours
+ * (the views follow their models through the main loop, later under a
+ * slow sanitizer build than in an optimised one). */
+static gboolean
+wait_drawn (GtkWidget *widget, int min_colours, double seconds)
+{
+  Drawn d = { widget, min_colours };
+
+  return wait_for (is_drawn, &d, seconds);
 }
 
 /* How many distinct colours (of a coarse 4-bit-per-channel histogram) a
@@ -189,7 +225,8 @@ test_demo (void)
       g_assert_no_error (r->error);
       g_assert_cmpint (r->map_w * r->map_h, >, 1);
     }
-  settle (1.0);
+  g_assert_true (wait_drawn (view, 200, 60));
+  settle (0.5);
 
   g_free (look_at (GTK_WIDGET (window), "window-inspect", &w, &h));
   page = look_at (view, "inspect", &w, &h);
@@ -233,6 +270,28 @@ computed_with (gpointer data)
   return TRUE;
 }
 
+typedef struct {
+  GtkWidget    *widget;
+  const guint8 *before;
+  int           w, h;
+} Differs;
+
+/* The widget's picture differs from @before (the view caught up). */
+static gboolean
+differs_from (gpointer data)
+{
+  const Differs *d = data;
+  g_autoptr (GdkTexture) texture = pal_export_render_widget (d->widget, 1.0);
+  g_autofree guint8 *px = NULL;
+
+  if (!texture || gdk_texture_get_width (texture) != d->w
+      || gdk_texture_get_height (texture) != d->h)
+    return FALSE;
+  px = g_malloc ((gsize) d->w * d->h * 4);
+  gdk_texture_download (texture, px, (gsize) d->w * 4);
+  return difference (d->before, px, (gsize) d->w * d->h) > 0.5;
+}
+
 static void
 test_layer_and_target (void)
 {
@@ -257,6 +316,11 @@ test_layer_and_target (void)
   pal_inspector_set_layer (insp, want.layer);
   pal_inspector_set_target (insp, want.target);
   g_assert_true (wait_for (computed_with, &want, 60));
+  {
+    Differs d = { view, before, w, h };
+
+    g_assert_true (wait_for (differs_from, &d, 60));
+  }
   settle (0.5);
   after = look_at (view, "inspect-after", &w2, &h2);
   g_assert_cmpint (w, ==, w2);
@@ -330,6 +394,18 @@ has_label_with (GtkWidget *root, const char *text)
   return FALSE;
 }
 
+static gboolean
+shows_flat_warning (gpointer view)
+{
+  return has_label_with (view, "by construction");
+}
+
+static gboolean
+hides_flat_warning (gpointer view)
+{
+  return !has_label_with (view, "by construction");
+}
+
 static void
 test_flat_warning (void)
 {
@@ -349,8 +425,7 @@ test_flat_warning (void)
   g_assert_true (wait_for (slot1_flat, NULL, 60));
   r = pal_inspector_get_result (insp, 1);
   g_assert_true (r->flat);
-  settle (0.5);
-  g_assert_true (has_label_with (view, "by construction"));
+  g_assert_true (wait_for (shows_flat_warning, view, 30));
 
   /* back to the demo */
   g_assert_true (pal_inspector_load_model (insp, 1, baseline, &error));
@@ -358,8 +433,7 @@ test_flat_warning (void)
   pal_inspector_set_layer (insp, NULL);
   pal_inspector_set_target (insp, PAL_TARGET_SUM);
   g_assert_true (wait_for (both_slots_computed, NULL, 60));
-  settle (0.5);
-  g_assert_false (has_label_with (view, "by construction"));
+  g_assert_true (wait_for (hides_flat_warning, view, 30));
 }
 
 /* --- Train ------------------------------------------------------------------- */
@@ -429,7 +503,8 @@ test_train (void)
   g_assert_nonnull (pal_train_session_get_confusion (session));
   g_assert_cmpuint (pal_train_session_get_series (session, PAL_SERIES_STEP_CE, PAL_TRAIN_AXIS_STEP,
                                                   &x, &y), >, 2);
-  settle (1.0);
+  g_assert_true (wait_drawn (GTK_WIDGET (view), 20, 60));
+  settle (0.5);
   g_free (look_at (GTK_WIDGET (window), "window-train", &w, &h));
   px = look_at (GTK_WIDGET (view), "train", &w, &h);
   g_assert_cmpint (n_colours (px, w, h), >, 20);
@@ -457,7 +532,8 @@ test_emotions (void)
   pal_emotion_job_start (job);
   g_assert_true (wait_for (job_done, job, 240));
   g_assert_nonnull (pal_emotion_job_get_result (job, 0));
-  settle (1.0);
+  g_assert_true (wait_drawn (GTK_WIDGET (view), 50, 60));
+  settle (0.5);
   g_free (look_at (GTK_WIDGET (window), "window-emotions", &w, &h));
   px = look_at (GTK_WIDGET (view), "emotions", &w, &h);
   g_assert_cmpint (n_colours (px, w, h), >, 50);
@@ -480,7 +556,8 @@ test_french (void)
   page = adw_view_stack_get_page (ADW_VIEW_STACK (gtk_widget_get_parent (view)), view);
   g_assert_cmpstr (adw_view_stack_page_get_title (page), ==, translated);
   g_assert_true (wait_for (both_slots_computed, NULL, 60));
-  settle (1.0);
+  g_assert_true (wait_drawn (GTK_WIDGET (window), 200, 60));
+  settle (0.5);
   px = look_at (GTK_WIDGET (window), "window-fr", &w, &h);
   g_assert_cmpint (n_colours (px, w, h), >, 200);
 }
@@ -511,6 +588,9 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   pal_i18n_init ();
   g_test_init (&argc, &argv, NULL);
+  /* OpenBLAS is set up before any thread exists (it sets its variables
+   * with setenv()) */
+  pal_set_threads (0);
 
   scratch = scratch_dir_new ("pal-ui-test-XXXXXX");
   /* no state of the user's: window size, caches */

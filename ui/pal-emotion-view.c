@@ -34,7 +34,8 @@ struct _PalEmotionView
 
   PalEmotionJob   *job;
   PalModel        *model_a;          /* for the layer list */
-  char           **layer_names;      /* by position in layer_list; [0] NULL: PAL layer */
+  char           **layer_names;      /* row i of layer_list is layer_names[i - 1];
+                                     * row 0: the default (PAL layer) */
   gboolean         demo_dataset;
   GCancellable    *demo_cancellable; /* while the demo faces are being made */
   gboolean         updating_layers;
@@ -168,7 +169,6 @@ fill_layers (PalEmotionView *self)
   g_autoptr (GPtrArray) titles = g_ptr_array_new_with_free_func (g_free);
   guint selected = 0;
 
-  g_ptr_array_add (names, NULL);
   if (self->model_a)
     {
       PalGraph *g = pal_model_get_graph (self->model_a);
@@ -184,7 +184,7 @@ fill_layers (PalEmotionView *self)
             continue;
           pal_graph_node_shape (g, node, &c, &h, &w);
           if (g_strcmp0 (name, keep) == 0)
-            selected = names->len;
+            selected = names->len + 1;   /* row 0 is the default */
           g_ptr_array_add (names, g_strdup (name));
           g_ptr_array_add (titles, g_strdup_printf ("%s  (%d×%d×%d)", name, c, h, w));
         }
@@ -200,7 +200,7 @@ fill_layers (PalEmotionView *self)
   gtk_string_list_splice (self->layer_list, 0, n_old, (const char *const *) titles->pdata);
   adw_combo_row_set_selected (self->layer_row, selected);
   self->updating_layers = FALSE;
-  pal_emotion_job_set_layer (self->job, self->layer_names[selected]);
+  pal_emotion_job_set_layer (self->job, selected == 0 ? NULL : self->layer_names[selected - 1]);
 }
 
 static void
@@ -210,8 +210,10 @@ on_layer_selected (PalEmotionView *self)
 
   if (self->updating_layers || !self->layer_names)
     return;
-  if (i < g_strv_length (self->layer_names) + 1)
-    pal_emotion_job_set_layer (self->job, i == 0 ? NULL : self->layer_names[i]);
+  if (i == 0)
+    pal_emotion_job_set_layer (self->job, NULL);
+  else if (i - 1 < g_strv_length (self->layer_names))
+    pal_emotion_job_set_layer (self->job, self->layer_names[i - 1]);
 }
 
 static void
