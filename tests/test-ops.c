@@ -183,6 +183,8 @@ static const ConvCase conv_cases[] = {
   { "asym-pad-s2",     2, 2, 6, 7, 3,  3, 3, 2, 2, 0, 1, 1, 0, 1 },
   { "groups2",         2, 4, 5, 5, 6,  3, 3, 1, 1, 1, 1, 1, 1, 2 },
   { "depthwise",       2, 4, 6, 6, 4,  3, 3, 1, 1, 1, 1, 1, 1, 4 },
+  /* face-api's stride-2 separable conv: TF "SAME" pads 0 before, 1 after */
+  { "depthwise-same-s2", 2, 4, 6, 6, 4, 3, 3, 2, 2, 0, 0, 1, 1, 4 },
   { "5x3",             2, 2, 8, 7, 3,  5, 3, 1, 1, 2, 1, 2, 1, 1 },
   { "batch3-s2x1",     3, 3, 7, 5, 2,  3, 3, 2, 1, 1, 0, 1, 0, 1 },
   { "width1-kw5-p2",   2, 2, 3, 1, 2,  3, 5, 1, 1, 1, 2, 1, 2, 1 },
@@ -461,17 +463,72 @@ test_linear (gconstpointer data)
   pal_set_threads (1);
 }
 
+/* ---- TF's legacy bilinear resize (input preprocessing, no gradient) ---- */
+
+static void
+test_resize_legacy (void)
+{
+  g_autoptr (GRand) rng = g_rand_new_with_seed (SEED + 9);
+  static const guint8 two[4] = { 0, 10, 20, 30 };
+  /* TF: src = dst * in / out, taps floor and ceil clamped to the last pixel */
+  static const float want4[16] = { 0, 5, 10, 10,  10, 15, 20, 20,  20, 25, 30, 30,  20, 25, 30, 30 };
+  float out4[16];
+  enum { H = 5, W = 7, C = 3, CH = 9, CW = 9, TOP = 2, LEFT = 1, OH = 4, OW = 6 };
+  guint8 img[H * W * C];
+  double canvas[CH][CW][C];
+  float out[OH * OW * C], same[H * W * C];
+
+  pal_resize_bilinear_legacy (out4, 4, 4, two, 2, 2, 1, 2, 2, 2, 0, 0);
+  check_close ("2x2 -> 4x4", out4, want4, 16, 0.0);
+
+  for (int i = 0; i < H * W * C; i++)
+    img[i] = (guint8) g_rand_int_range (rng, 0, 256);
+  /* the same size is the identity */
+  pal_resize_bilinear_legacy (same, H, W, img, H, W, C, W * C, H, W, 0, 0);
+  for (int i = 0; i < H * W * C; i++)
+    g_assert_cmpfloat (same[i], ==, img[i]);
+
+  /* in a zero canvas, against the formula on the padded picture */
+  memset (canvas, 0, sizeof canvas);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      for (int c = 0; c < C; c++)
+        canvas[y + TOP][x + LEFT][c] = img[(y * W + x) * C + c];
+  pal_resize_bilinear_legacy (out, OH, OW, img, H, W, C, W * C, CH, CW, TOP, LEFT);
+  for (int y = 0; y < OH; y++)
+    for (int x = 0; x < OW; x++)
+      for (int c = 0; c < C; c++)
+        {
+          double sy = (double) CH / OH * y, sx = (double) CW / OW * x;
+          int y0 = (int) floor (sy), x0 = (int) floor (sx);
+          int y1 = MIN ((int) ceil (sy), CH - 1), x1 = MIN ((int) ceil (sx), CW - 1);
+          double fy = sy - y0, fx = sx - x0;
+          double top = canvas[y0][x0][c] + (canvas[y0][x1][c] - canvas[y0][x0][c]) * fx;
+          double bot = canvas[y1][x0][c] + (canvas[y1][x1][c] - canvas[y1][x0][c]) * fx;
+
+          g_assert_cmpfloat (out[(y * OW + x) * C + c], ==, (float) (top + (bot - top) * fy));
+        }
+}
+
 /* ---- Pools ------------------------------------------------------------- */
 
 typedef struct {
   const char *name;
   int h, w, k, s, p;
+  int pb;     /* extra padding at the bottom and right (TF "SAME") */
 } PoolCase;
 
 /* oh = (h + 2p - k) / s + 1, so every window fits the padded input */
 static const PoolCase pool_cases[] = {
   { "k2-s2", 6, 6, 2, 2, 0 },   { "k3-s2-p1", 7, 7, 3, 2, 1 },
   { "k3-s2-p1-even", 6, 8, 3, 2, 1 }, { "k3-s1-p1", 5, 6, 3, 1, 1 },
+};
+
+/* TF "SAME" max pools of face-api's detector, padded (with -inf) at the
+ * bottom and right only: 2x2 stride 2 on odd sizes, 2x2 stride 1 */
+static const PoolCase same_pool_cases[] = {
+  { "same-k2-s2-odd", 7, 5, 2, 2, 0, 1 }, { "same-k2-s2-13", 13, 13, 2, 2, 0, 1 },
+  { "same-k2-s1", 5, 6, 2, 1, 0, 1 },     { "same-k2-s1-13", 13, 13, 2, 1, 0, 1 },
 };
 
 #define POOL_NP 6   /* planes: 2 images x 3 channels */
@@ -500,8 +557,8 @@ pool_obj_forward (Obj *o)
 static void
 pool_obj_init (PoolObj *p, const PoolCase *c, int kind, gboolean count_pad, GRand *rng)
 {
-  PalPoolGeom g = { c->h, c->w, (c->h + 2 * c->p - c->k) / c->s + 1,
-                    (c->w + 2 * c->p - c->k) / c->s + 1, c->k, c->k, c->s, c->s,
+  PalPoolGeom g = { c->h, c->w, (c->h + 2 * c->p + c->pb - c->k) / c->s + 1,
+                    (c->w + 2 * c->p + c->pb - c->k) / c->s + 1, c->k, c->k, c->s, c->s,
                     c->p, c->p, count_pad };
   gsize isz = (gsize) c->h * c->w, ny = (gsize) POOL_NP * (kind == 2 ? 1 : g.oh * g.ow);
 
@@ -955,6 +1012,12 @@ main (int argc, char **argv)
                                                  pool_cases[i].name);
         g_test_add_data_func (path, &pool_cases[i], pool_tests[t].fn);
       }
+  for (gsize i = 0; i < G_N_ELEMENTS (same_pool_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/ops/maxpool/%s", same_pool_cases[i].name);
+      g_test_add_data_func (path, &same_pool_cases[i], test_maxpool);
+    }
+  g_test_add_func ("/ops/resize-legacy", test_resize_legacy);
   g_test_add_func ("/ops/gap", test_gap);
   g_test_add_func ("/ops/batchnorm/train", test_bn_train);
   g_test_add_func ("/ops/batchnorm/infer", test_bn_infer);

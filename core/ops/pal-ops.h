@@ -143,4 +143,12 @@ void pal_dropout_forward  (float *out, const float *in, const guint8 *mask, floa
 void pal_dropout_backward (float *din, const float *dout, const guint8 *mask, float scale,
                            gsize len);
 
+/* TensorFlow's legacy bilinear resize (resize.c; no half-pixel centres,
+ * alignCorners false): dst [oh, ow, c] from the 8-bit image src [h, w, c]
+ * (rows @stride bytes apart) placed at (@top, @left) in a zero canvas of
+ * canvas_h x canvas_w, which is what is resized.  Input preprocessing only. */
+void pal_resize_bilinear_legacy (float *dst, int oh, int ow,
+                                 const guint8 *src, int h, int w, int c, gsize stride,
+                                 int canvas_h, int canvas_w, int top, int left);
+
 G_END_DECLS

@@ -17,11 +17,13 @@ typedef struct {
   const PalPoolGeom *g;
 } PoolJob;
 
-/* The common 2x2 window with stride 2 and no padding. */
+/* The common 2x2 window with stride 2 and no padding (TF's "SAME" on an odd
+ * size pads the bottom or right: the general loop takes that). */
 static gboolean
 is_2x2 (const PalPoolGeom *g)
 {
-  return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->pt == 0 && g->pl == 0;
+  return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->pt == 0 && g->pl == 0
+         && 2 * g->oh <= g->h && 2 * g->ow <= g->w;
 }
 
 /* One output row of a 2x2 pool.  The first maximum in row-major order wins;
