@@ -12,10 +12,13 @@
  *
  * Checkpoint = last.safetensors (the model) + last-optim.safetensors
  * (Adam's moments and the rest, in its metadata as text: doubles with 17
- * significant digits round-trip exactly).  The position saved is where the
- * next step starts: (epoch, batch) and the flag val_pending when the
- * validation of the epoch just finished has not run yet (a run cancelled
- * during it), which a resume then runs first.
+ * significant digits round-trip exactly).  While a checkpoint is written,
+ * the optimizer file of the one before waits as
+ * last-optim-previous.safetensors until the new last.safetensors is in
+ * place, so that a run killed between the two files still leaves a pair.
+ * The position saved is where the next step starts: (epoch, batch) and
+ * the flag val_pending when the validation of the epoch just finished has
+ * not run yet (a run cancelled during it), which a resume then runs first.
  */
 #include "pal-trainer.h"
 
@@ -548,6 +551,7 @@ typedef struct {
   GCancellable         *cancellable;
 
   char                 *config_path, *best_path, *last_path, *optim_path, *log_path;
+  char                 *prev_optim_path;  /* the optimizer file of the checkpoint before */
   FILE                 *log;
 
   PalDataset           *ds;
@@ -891,7 +895,9 @@ params_finite (Run *r)
   return acc == 0.0f;
 }
 
-/* Writes last-optim.safetensors, then last.safetensors, both at r->step. */
+/* Writes last-optim.safetensors, then last.safetensors, both at r->step;
+ * the optimizer file they replace stays as last-optim-previous.safetensors
+ * until both are written. */
 static gboolean
 save_checkpoint (Run *r, GError **error)
 {
@@ -944,8 +950,17 @@ save_checkpoint (Run *r, GError **error)
     pal_st_writer_set_metadata (w, k, v);
   pal_st_writer_add (w, "adam.m", "F32", 1, &n, pal_adam_get_m (r->adam));
   pal_st_writer_add (w, "adam.v", "F32", 1, &n, pal_adam_get_v (r->adam));
+  if (g_file_test (r->optim_path, G_FILE_TEST_EXISTS)
+      && g_rename (r->optim_path, r->prev_optim_path) != 0)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "could not rename %s to %s: %s",
+                   r->optim_path, r->prev_optim_path, g_strerror (errno));
+      return FALSE;
+    }
   if (!pal_st_writer_save (w, r->optim_path, &local))
     {
+      /* the pair as it was */
+      (void) g_rename (r->prev_optim_path, r->optim_path);
       g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s", local->message);
       return FALSE;
     }
@@ -954,6 +969,7 @@ save_checkpoint (Run *r, GError **error)
   pal_model_set_meta (r->model, "train.checkpoint-step", step);
   if (!pal_model_save (r->model, r->last_path, error))
     return FALSE;
+  (void) g_unlink (r->prev_optim_path);
   r->ckpt_step = r->step;
   r->ckpt_val_pending = r->val_pending;
   return TRUE;
@@ -1051,6 +1067,19 @@ log_rewind (const char *path, gint64 bytes, gint64 step, GError **error)
   return TRUE;
 }
 
+/* The step of an optimizer checkpoint file; -1 if it has none. */
+static gint64
+optim_step (const char *path)
+{
+  g_autoptr (PalSafetensors) st = pal_safetensors_open (path, NULL);
+  gint64 step;
+
+  if (!st || g_strcmp0 (pal_safetensors_get_metadata (st, "format"), OPTIM_FORMAT) != 0
+      || !meta_get_int (st, "step", &step, NULL))
+    return -1;
+  return step;
+}
+
 /* Puts the model, Adam and the position back as the last checkpoint left
  * them, and the log back to its length then. */
 static gboolean
@@ -1075,6 +1104,18 @@ load_checkpoint (Run *r, GError **error)
                    r->last_path);
       return FALSE;
     }
+  /* a run stopped between the two files of a checkpoint: last.safetensors
+   * is the one before, and so is last-optim-previous.safetensors */
+  ck = pal_model_get_meta (last, "train.checkpoint-step");
+  if (ck && g_file_test (r->prev_optim_path, G_FILE_TEST_EXISTS)
+      && optim_step (r->optim_path) != g_ascii_strtoll (ck, NULL, 10)
+      && optim_step (r->prev_optim_path) == g_ascii_strtoll (ck, NULL, 10)
+      && g_rename (r->prev_optim_path, r->optim_path) != 0)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "could not rename %s to %s: %s",
+                   r->prev_optim_path, r->optim_path, g_strerror (errno));
+      return FALSE;
+    }
   st = pal_safetensors_open (r->optim_path, &local);
   if (!st)
     {
@@ -1092,7 +1133,6 @@ load_checkpoint (Run *r, GError **error)
       || !meta_get_int (st, "adam.step", &adam_step, error)
       || !meta_get_int (st, "log.bytes", &log_bytes, error))
     return FALSE;
-  ck = pal_model_get_meta (last, "train.checkpoint-step");
   if (!ck || g_ascii_strtoll (ck, NULL, 10) != r->step)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
@@ -1605,6 +1645,28 @@ check_resume_settings (const PalTrainConfig *cfg, const char *config_path, GErro
   return ok;
 }
 
+/* Removes the temporary files that writes of the run's own files left
+ * when the run was killed: ".NAME.XXXXXX" (pal_file_replace) and
+ * "config.ini.XXXXXX" (g_file_set_contents). */
+static void
+remove_temporaries (const char *dir)
+{
+  static const char *const prefixes[] = {
+    ".best.safetensors.", ".last.safetensors.", ".last-optim.safetensors.", "config.ini.",
+  };
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    for (gsize i = 0; i < G_N_ELEMENTS (prefixes); i++)
+      if (g_str_has_prefix (name, prefixes[i]) && strlen (name) == strlen (prefixes[i]) + 6)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+
+          (void) g_unlink (path);
+        }
+}
+
 static gboolean
 prepare_folder (Run *r, GError **error)
 {
@@ -1614,12 +1676,15 @@ prepare_folder (Run *r, GError **error)
   r->best_path = g_build_filename (dir, "best.safetensors", NULL);
   r->last_path = g_build_filename (dir, "last.safetensors", NULL);
   r->optim_path = g_build_filename (dir, "last-optim.safetensors", NULL);
+  r->prev_optim_path = g_build_filename (dir, "last-optim-previous.safetensors", NULL);
   r->log_path = g_build_filename (dir, "log.jsonl", NULL);
+  remove_temporaries (dir);
 
   if (r->resume)
     {
       if (!g_file_test (r->last_path, G_FILE_TEST_EXISTS)
-          || !g_file_test (r->optim_path, G_FILE_TEST_EXISTS))
+          || (!g_file_test (r->optim_path, G_FILE_TEST_EXISTS)
+              && !g_file_test (r->prev_optim_path, G_FILE_TEST_EXISTS)))
         {
           g_set_error (error, PAL_ERROR, PAL_ERROR_IO,
                        "%s holds no checkpoint to resume (last.safetensors and "
@@ -1748,6 +1813,7 @@ run_free (Run *r)
   g_free (r->best_path);
   g_free (r->last_path);
   g_free (r->optim_path);
+  g_free (r->prev_optim_path);
   g_free (r->log_path);
 }
 

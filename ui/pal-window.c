@@ -23,6 +23,9 @@ struct _PalWindow
   PalInspectView       *inspect_view;
   PalTrainView         *train_view;
   PalEmotionView       *emotion_view;
+
+  guint                 n_toasts;     /* shown since the window opened */
+  GPtrArray            *toasts;       /* shown or queued, not yet dismissed */
 };
 
 G_DEFINE_FINAL_TYPE (PalWindow, pal_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -79,11 +82,31 @@ pal_window_close_request (GtkWindow *window)
 
 /* --- messages ---------------------------------------------------------------- */
 
+static void
+on_toast_dismissed (AdwToast *toast, PalWindow *self)
+{
+  g_signal_handlers_disconnect_by_data (toast, self);
+  g_ptr_array_remove (self->toasts, toast);
+}
+
+static void
+add_toast (PalWindow *self, AdwToast *toast)
+{
+  self->n_toasts++;
+  if (self->toasts)   /* NULL once disposed */
+    {
+      g_ptr_array_add (self->toasts, g_object_ref (toast));
+      g_signal_connect (toast, "dismissed", G_CALLBACK (on_toast_dismissed), self);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
 void
 pal_toast (GtkWidget *widget, const char *format, ...)
 {
   GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *text = NULL;
+  g_autofree char *markup = NULL;
   AdwToast *toast;
   va_list ap;
 
@@ -95,9 +118,36 @@ pal_toast (GtkWidget *widget, const char *format, ...)
       g_message ("%s", text);
       return;
     }
-  toast = adw_toast_new (text);
+  /* a toast's title is Pango markup: file names and what was read from a
+   * broken file may hold '<' or '&' */
+  markup = g_markup_escape_text (text, -1);
+  toast = adw_toast_new (markup);
   adw_toast_set_timeout (toast, 6);
-  adw_toast_overlay_add_toast (PAL_WINDOW (root)->toast_overlay, toast);
+  add_toast (PAL_WINDOW (root), toast);
+}
+
+guint
+pal_window_get_n_toasts (PalWindow *self)
+{
+  g_return_val_if_fail (PAL_IS_WINDOW (self), 0);
+
+  return self->n_toasts;
+}
+
+void
+pal_window_dismiss_toasts (PalWindow *self)
+{
+  g_autoptr (GPtrArray) toasts = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_return_if_fail (PAL_IS_WINDOW (self) && self->toasts);
+
+  /* each dismissal removes its toast from self->toasts; the queued ones
+   * first, the one shown last (dismissed in the order added, libadwaita 1.2
+   * crashed in the animation of the next toast) */
+  for (guint i = 0; i < self->toasts->len; i++)
+    g_ptr_array_add (toasts, g_object_ref (self->toasts->pdata[i]));
+  for (guint i = toasts->len; i > 0; i--)
+    adw_toast_dismiss (toasts->pdata[i - 1]);
 }
 
 void
@@ -205,11 +255,24 @@ on_open_model (PalTrainView *view, const char *path, PalWindow *self)
 }
 
 static void
+pal_window_dispose (GObject *object)
+{
+  PalWindow *self = PAL_WINDOW (object);
+
+  for (guint i = 0; self->toasts && i < self->toasts->len; i++)
+    g_signal_handlers_disconnect_by_data (self->toasts->pdata[i], self);
+  g_clear_pointer (&self->toasts, g_ptr_array_unref);
+  G_OBJECT_CLASS (pal_window_parent_class)->dispose (object);
+}
+
+static void
 pal_window_class_init (PalWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
+  object_class->dispose = pal_window_dispose;
   window_class->close_request = pal_window_close_request;
 
   g_type_ensure (PAL_TYPE_INSPECT_VIEW);
@@ -234,6 +297,7 @@ pal_window_class_init (PalWindowClass *klass)
 static void
 pal_window_init (PalWindow *self)
 {
+  self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
   gtk_widget_init_template (GTK_WIDGET (self));
   restore_state (self);
 }

@@ -28,4 +28,9 @@ void        pal_toast                 (GtkWidget *widget, const char *format, ..
 /* A dialog for an error that stopped what the user asked for. */
 void        pal_show_error            (GtkWidget *widget, const char *heading, const GError *error);
 
+/* For tests: how many toasts the window has shown since it opened (one per
+ * problem reported), and dismissing those shown or waiting in the queue. */
+guint       pal_window_get_n_toasts   (PalWindow *self);
+void        pal_window_dismiss_toasts (PalWindow *self);
+
 G_END_DECLS
