@@ -15,9 +15,15 @@
  * regions (both at the map's own resolution, where PAL compares them), and
  * the class probabilities as bars.  Two models give two such blocks side by
  * side (the paper's Fig. 7).  Everything is one PNG.
+ *
+ * "faceapi" for a model is face-api's expression network
+ * (pal_faceapi_load_expression_model()); --face crops a photo to one of its
+ * faces first (PalFaceFinder), with the finder's landmarks for the prior.
  */
 #include "pal-cli.h"
 #include "pal-augment.h"
+#include "pal-faceapi.h"
+#include "pal-faces.h"
 #include "pal-image.h"
 #include "pal-landmarks.h"
 #include "pal-metrics.h"
@@ -32,7 +38,7 @@ enum { GRAD_FIRST, GRAD_REST, GRAD_ALL, GI_FIRST, GI_REST, GI_ALL, CAM };
 
 /* The options every model is drawn with. */
 typedef struct {
-  const char  *layer;       /* NULL: each model's "pal.layer" */
+  const char  *layer;       /* NULL: each model's "pal.layer", else "inspect.layer" */
   const char  *target;      /* "sum" or a class */
   const char  *gradcam;     /* NULL: the predicted class */
   int          c1;          /* -1: the model's pal.c1, else C / 2 */
@@ -59,6 +65,7 @@ typedef struct {
   int           predicted;
   int           cam_class;
   float        *prior;      /* [h, w] at the map size, NULL without landmarks */
+  char         *crop_note;  /* with --face: how the face was cropped */
   double        r[N_MAPS], in[N_MAPS];
 } Side;
 
@@ -71,6 +78,7 @@ side_clear (Side *s)
   g_clear_pointer (&s->maps, pal_attr_maps_free);
   g_free (s->cam);
   g_free (s->prior);
+  g_free (s->crop_note);
 }
 
 static const float *
@@ -154,7 +162,8 @@ parse_class (const Side *s, const char *text, gboolean allow_sum, const char *op
   return FALSE;
 }
 
-/* The node to attribute at: @layer, or the model's own PAL layer. */
+/* The node to attribute at: @layer, or the model's own PAL layer, or the
+ * layer it suggests for inspection (face-api's expression net: dense2). */
 static gboolean
 find_node (Side *s, const char *layer, GError **error)
 {
@@ -163,6 +172,8 @@ find_node (Side *s, const char *layer, GError **error)
 
   if (!layer)
     layer = pal_model_get_meta (s->model, "pal.layer");
+  if (!layer)
+    layer = pal_model_get_meta (s->model, "inspect.layer");
   if (!layer)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
@@ -273,19 +284,142 @@ run_model (Side *s, const PalImage *image, const PalLandmarks *lm, const Options
   return TRUE;
 }
 
-/* Loads the model at @path into @s and runs it; errors after loading name
- * the model. */
+/* --- --face --------------------------------------------------------------- */
+
+/* "--face N" as "--face=N" and a bare "--face" as "--face=1", in place, so
+ * that GOption reads it as an integer option whose value may be left out
+ * (a bare "--face" before the IMAGE must not take the IMAGE for N).
+ * Returns the new argc. */
+static int
+join_face_option (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+      gboolean number = next && *next;
+
+      if (strcmp (argv[i], "--") == 0)
+        break;
+      if (strcmp (argv[i], "--face") != 0)
+        continue;
+      for (const char *c = next; number && *c; c++)
+        number = g_ascii_isdigit (*c) || (c == next && *c == '-');
+      if (number)
+        {
+          argv[i] = g_strconcat ("--face=", next, NULL);   /* lives as long as the process */
+          memmove (&argv[i + 1], &argv[i + 2], (gsize) (argc - i - 2) * sizeof *argv);
+          argv[--argc] = NULL;
+        }
+      else
+        argv[i] = (char *) "--face=1";
+    }
+  return argc;
+}
+
+/* @lm moved by (@dx, @dy) pixels. */
+static void
+shift_landmarks (PalLandmarks *lm, double dx, double dy)
+{
+  const double m[6] = { 1.0, 0.0, dx, 0.0, 1.0, dy };
+
+  pal_landmarks_transform (lm, m);
+}
+
+/* Face @index (1-based, best score first, as pal faces lists them) of
+ * @image, found by a PalFaceFinder with dlib's landmarks, into @face;
+ * @note: which face, for the title. */
+static gboolean
+find_face (const PalImage *image, int index, PalFace *face, char **note, GError **error)
+{
+  g_autoptr (PalFaceFinder) finder = NULL;
+  g_autofree PalFace *faces = NULL;
+  char score[16];
+  int n = 0;
+
+  finder = pal_face_finder_new (NULL, NULL, PAL_LANDMARK_METHOD_DLIB, error);
+  if (!finder)
+    return FALSE;
+  faces = pal_face_finder_run (finder, image, 0.0f, FALSE, &n, error);
+  if (!faces)
+    return FALSE;
+  if (n == 0)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   "--face: no face found (none with a detector score above 0.5)");
+      return FALSE;
+    }
+  if (index > n)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   "--face %d: the image has only %d face%s (1 .. %d, best first, as "
+                   "pal faces lists them)", index, n, n == 1 ? "" : "s", n);
+      return FALSE;
+    }
+  *face = faces[index - 1];
+  *note = g_strdup_printf ("face %d of %d (score %s)", index, n,
+                           fmt (score, sizeof score, "%.2f", face->score));
+  return TRUE;
+}
+
+/* The square of @image @scale times the bounds of @face_lm about their
+ * centre (black outside the image); @origin: its top-left corner. */
+static PalImage *
+face_crop (const PalImage *image, const PalLandmarks *face_lm, double scale, int origin[2])
+{
+  float b[4];
+  int side;
+
+  pal_landmarks_bounds (face_lm, b);
+  side = MAX ((int) lrint (scale * (MAX (b[2] - b[0], b[3] - b[1]) + 1.0)), 8);
+  /* a landmark x is the centre of pixel x: the bounds' centre is that of
+   * the crop, at origin + side / 2 - 0.5 */
+  origin[0] = (int) lrint ((b[0] + b[2] + 1.0) / 2.0 - side / 2.0);
+  origin[1] = (int) lrint ((b[1] + b[3] + 1.0) / 2.0 - side / 2.0);
+  return pal_image_crop (image, origin[0], origin[1], side, side);
+}
+
+/* Loads the model at @path ("faceapi": face-api's expression network) into
+ * @s and runs it on @image or, with @face_lm (--face), on the crop of the
+ * face they outline, @face_scale (0: the model's default) times their
+ * bounds; errors after loading name the model. */
 static gboolean
 load_and_run (Side *s, const char *path, const PalImage *image, const PalLandmarks *lm,
-              const Options *opt, GError **error)
+              const PalLandmarks *face_lm, double face_scale, const Options *opt,
+              GError **error)
 {
   g_autofree char *base = g_path_get_basename (path);
+  g_autoptr (PalImage) crop = NULL;
+  PalLandmarks crop_lm;
 
-  s->name = g_str_has_suffix (base, ".safetensors")
-            ? g_strndup (base, strlen (base) - strlen (".safetensors")) : g_strdup (base);
-  s->model = pal_model_load (path, NULL, error);   /* its errors name the file */
+  if (strcmp (path, "faceapi") == 0)
+    {
+      s->name = g_strdup ("face-api expression");
+      s->model = pal_faceapi_load_expression_model (NULL, error);   /* says where to get it */
+    }
+  else
+    {
+      s->name = g_str_has_suffix (base, ".safetensors")
+                ? g_strndup (base, strlen (base) - strlen (".safetensors")) : g_strdup (base);
+      s->model = pal_model_load (path, NULL, error);   /* its errors name the file */
+    }
   if (!s->model)
     return FALSE;
+  if (face_lm)
+    {
+      gboolean faceapi = pal_model_get_meta (s->model, "faceapi.model") != NULL;
+      double scale = face_scale > 0.0 ? face_scale : pal_face_crop_scale (s->model);
+      char num[16];
+      int origin[2];
+
+      crop = face_crop (image, face_lm, scale, origin);
+      crop_lm = *lm;
+      shift_landmarks (&crop_lm, -origin[0], -origin[1]);
+      image = crop;
+      lm = &crop_lm;
+      s->crop_note = g_strdup_printf ("face crop: %s \u00d7 the landmarks' bounds, %d px%s",
+                                      fmt (num, sizeof num, "%.2g", scale), crop->width,
+                                      face_scale > 0.0 ? "" : faceapi ? " (face-api's)" : "");
+    }
   if (!run_model (s, image, lm, opt, error))
     {
       g_prefix_error (error, "%s: ", s->name);
@@ -345,13 +479,16 @@ model_subtitle (const Side *s)
   gboolean first = g_strcmp0 (ch, "first") == 0 && c1;
   g_autofree char *pal = NULL;
 
-  if (layer)
+  if (!layer && pal_model_get_meta (m, "faceapi.model"))
+    pal = g_strdup ("face-api's weights, no PAL");
+  else if (layer)
     pal = g_strdup_printf ("PAL at %s: %s, %s%s%s, lambda %s", layer, att ? att : "?",
                            ch ? ch : "?", first ? " " : "", first ? c1 : "",
                            lambda ? lambda : "?");
-  return g_strdup_printf ("%s, %s\nmaps at %s: %d \u00d7 %d \u00d7 %d", pal_model_get_arch_name (m),
-                          pal ? pal : "no PAL", s->node_name, s->maps->c, s->maps->h,
-                          s->maps->w);
+  return g_strdup_printf ("%s, %s\nmaps at %s: %d \u00d7 %d \u00d7 %d%s%s",
+                          pal_model_get_arch_name (m), pal ? pal : "no PAL", s->node_name,
+                          s->maps->c, s->maps->h, s->maps->w, s->crop_note ? "\n" : "",
+                          s->crop_note ? s->crop_note : "");
 }
 
 /* @text centred vertically in a white box @height high, for a row's label. */
@@ -507,7 +644,8 @@ colour_ranges (Side *sides, int n, gboolean shared, float lo[][N_MAPS], float hi
 
 /* The whole picture: the title, then the block of each model. */
 static PalImage *
-draw (Side *sides, int n, const Options *opt, gboolean shared, const char *image_path)
+draw (Side *sides, int n, const Options *opt, gboolean shared, const char *image_path,
+      const char *face_note)
 {
   g_autofree char *base = g_filename_display_basename (image_path), *target = NULL, *at = NULL;
   g_autofree char *title = NULL;
@@ -524,7 +662,8 @@ draw (Side *sides, int n, const Options *opt, gboolean shared, const char *image
                                                                     sides[0].target));
   if (n == 1 || strcmp (sides[0].node_name, sides[1].node_name) == 0)
     at = g_strdup_printf (" at '%s'", sides[0].node_name);
-  title = g_strdup_printf ("%s: attribution of %s%s%s", base, target, at ? at : "",
+  title = g_strdup_printf ("%s%s%s: attribution of %s%s%s", base, face_note ? ", " : "",
+                           face_note ? face_note : "", target, at ? at : "",
                            shared ? ", shared colour scales" : "");
   picture = pal_render_grid (blocks, NULL, n, n, 16, title);
   for (int i = 0; i < n; i++)
@@ -562,14 +701,17 @@ pal_cmd_attribute (int argc, char **argv)
 {
   g_autofree char *model1 = NULL, *model2 = NULL, *lm_path = NULL, *layer = NULL;
   g_autofree char *target = NULL, *gradcam = NULL, *cmap = NULL, *out = NULL;
+  g_autofree char *face_note = NULL;
   gboolean shared = FALSE, colour_face = FALSE;
-  int c1 = G_MININT, size = 192;
-  double opacity = 0.7, sigma = 3.0, inside = 0.2;
+  int c1 = G_MININT, size = 192, face = G_MININT;
+  double opacity = 0.7, sigma = 3.0, inside = 0.2, face_scale = 0.0;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model1, "Model file", "M" },
-    { "model2", 0, 0, G_OPTION_ARG_FILENAME, &model2, "A second model, drawn beside the first", "M2" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model1, "Model file, or faceapi for face-api's expression network", "M" },
+    { "model2", 0, 0, G_OPTION_ARG_FILENAME, &model2, "A second model (or faceapi), drawn beside the first", "M2" },
     { "landmarks", 'l', 0, G_OPTION_ARG_FILENAME, &lm_path, "68 landmarks of the image (.pts or \"x y\" lines): the prior and the agreement numbers", "PTS" },
-    { "layer", 0, 0, G_OPTION_ARG_STRING, &layer, "Node to attribute at (default: each model's PAL layer)", "NODE" },
+    { "face", 0, 0, G_OPTION_ARG_INT, &face, "Crop the photo to its face N (default 1, the best; see pal faces) first", "[N]" },
+    { "face-scale", 0, 0, G_OPTION_ARG_DOUBLE, &face_scale, "Side of the --face crop over the landmarks' bounds (default 1.6; 1.2 for faceapi)", "F" },
+    { "layer", 0, 0, G_OPTION_ARG_STRING, &layer, "Node to attribute at (default: each model's PAL layer, else the one it suggests: dense2 for faceapi)", "NODE" },
     { "target", 't', 0, G_OPTION_ARG_STRING, &target, "What the maps explain: sum (of the logits, PAL's target; default) or a class", "sum|CLASS" },
     { "c1", 0, 0, G_OPTION_ARG_INT, &c1, "Channels in the constrained half (default: the model's pal.c1, else half)", "N" },
     { "gradcam", 0, 0, G_OPTION_ARG_STRING, &gradcam, "Class of the Grad-CAM map (default: the predicted one)", "CLASS" },
@@ -588,6 +730,7 @@ pal_cmd_attribute (int argc, char **argv)
   g_autoptr (PalImage) image = NULL, rgb = NULL, picture = NULL;
   Side sides[2] = { { 0 } };
   PalLandmarks lm;
+  PalFace found;
   Options opt;
   int n = 0, outside = 0, rc = 0;
 
@@ -600,9 +743,10 @@ pal_cmd_attribute (int argc, char **argv)
     "               class (the predicted one unless --gradcam);\n"
     "  Grad*Input   |dz/dF| F over the same channels, and the landmark prior.\n"
     "z is the sum of the logits (PAL's target) or the class given by --target; F is\n"
-    "the node's output.  Under each map: its colour range and, with --landmarks,\n"
-    "r, its Pearson correlation with the prior, and 'inside', the share of its mass\n"
-    "on the landmark regions, both at the map's resolution (where PAL compares).\n"
+    "the node's output.  Under each map: its colour range and, with landmarks\n"
+    "(--landmarks or --face), r, its Pearson correlation with the prior, and\n"
+    "'inside', the share of its mass on the landmark regions, both at the map's\n"
+    "resolution (where PAL compares).\n"
     "Each map has its own colour range; with --shared-scale the Grad maps of all\n"
     "models (constrained, free, all) share one, and their Grad*Input maps another,\n"
     "so that they compare fairly (Grad-CAM and the prior keep theirs).  The class\n"
@@ -610,9 +754,25 @@ pal_cmd_attribute (int argc, char **argv)
     "by side (the paper's Fig. 7).  When only global average pooling and linear\n"
     "layers follow the node, the Grad map is flat by construction: a warning says\n"
     "so, on the terminal and in the picture.  The agreement numbers are printed.\n"
-    "Example:\n"
+    "\n"
+    "--model faceapi is face-api's trained expression network (112 x 112 input,\n"
+    "the 7 classes), read from $PAL_FACEAPI_DIR or where tools/fetch-face-api puts\n"
+    "it; without --layer it is drawn at dense2 (at dense3, its last spatial layer,\n"
+    "Grad is flat).  pal init --arch faceapi writes it as a model file.\n"
+    "\n"
+    "A photo is rarely framed like a face crop: --face finds its faces (face-api's\n"
+    "detector, dlib's 68 landmarks, as pal faces does), takes face N of pal faces'\n"
+    "list (best first) or the best one, and gives each model a square crop about\n"
+    "the centre of its landmarks' bounds (black outside the photo): 1.6 times the\n"
+    "bounds (as the faces of a face crop dataset), 1.2 for faceapi (face-api's own\n"
+    "expression crop, the framing its net was trained on); --face-scale sets one\n"
+    "for all.  The finder's landmarks give the prior, unless --landmarks gives the\n"
+    "photo's own.\n"
+    "Examples:\n"
     "  pal attribute face.jpg --model pal.safetensors --model2 base.safetensors \\\n"
-    "      --landmarks face.pts --layer conv7 --out fig7.png\n");
+    "      --landmarks face.pts --layer conv7 --out fig7.png\n"
+    "  pal attribute photo.jpg --face --model faceapi --out faceapi.png\n");
+  argc = join_face_option (argc, argv);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error (error->message);
   if (argc != 2)
@@ -632,12 +792,17 @@ pal_cmd_attribute (int argc, char **argv)
     return usage_error ("--inside must be in (0, 1]");
   if (size < 32 || size > 1024)
     return usage_error ("--size must be in 32 .. 1024");
+  if (face != G_MININT && face < 1)
+    return usage_error ("--face must be a face's number, 1 for the best");
+  face = MAX (face, 0);   /* 0: no --face */
+  if (face_scale != 0.0 && !(face_scale >= 0.5 && face_scale <= 4.0))
+    return usage_error ("--face-scale must be in 0.5 .. 4");
   opt.layer = layer;
   opt.target = target ? target : "sum";
   opt.gradcam = gradcam;
   opt.c1 = c1 == G_MININT ? -1 : c1;
   opt.opacity = opacity;
-  opt.sigma = lm_path ? sigma : 0.0;
+  opt.sigma = lm_path || face > 0 ? sigma : 0.0;
   opt.inside = inside;
   opt.size = size;
   opt.colour_face = colour_face;
@@ -655,16 +820,24 @@ pal_cmd_attribute (int argc, char **argv)
         outside += lm.x[i] < -0.5f || lm.y[i] < -0.5f || lm.x[i] > image->width - 0.5f
                    || lm.y[i] > image->height - 0.5f;
     }
+  if (face > 0)
+    {
+      if (!find_face (rgb, face, &found, &face_note, &error))
+        return fail (error);
+      if (!lm_path)
+        lm = found.lm;
+    }
 
   for (int i = 0; i < (model2 ? 2 : 1) && rc == 0; i++)
     {
       n = i + 1;   /* sides[0 .. n) hold something to clear */
-      if (!load_and_run (&sides[i], i == 0 ? model1 : model2, rgb, &lm, &opt, &error))
+      if (!load_and_run (&sides[i], i == 0 ? model1 : model2, rgb, &lm,
+                         face > 0 ? &found.lm : NULL, face_scale, &opt, &error))
         rc = fail (error);
     }
   if (rc == 0)
     {
-      picture = draw (sides, n, &opt, shared, argv[1]);
+      picture = draw (sides, n, &opt, shared, argv[1], face_note);
       if (!pal_image_save_png (picture, out, &error))
         rc = fail (error);
     }
@@ -672,6 +845,8 @@ pal_cmd_attribute (int argc, char **argv)
     {
       g_print ("%s: %dx%d, %d model%s\n", out, picture->width, picture->height, n,
                n > 1 ? "s" : "");
+      if (face_note)
+        g_print ("%s: %s\n", argv[1], face_note);
       for (int i = 0; i < n; i++)
         print_summary (&sides[i]);
       for (int i = 0; i < n; i++)

@@ -4,6 +4,7 @@
  * with status 1 (2 for bad usage).
  */
 #include "pal-cli.h"
+#include "pal-faceapi.h"
 #include "pal-rand.h"
 
 #include <locale.h>
@@ -85,7 +86,7 @@ cmd_init (int argc, char **argv)
   gint64 seed = 0;
   int input_size = 0;
   GOptionEntry entries[] = {
-    { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch, "Built-in architecture (bench-vgg, vgg16, resnet18)", "NAME" },
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch, "Built-in architecture (bench-vgg, vgg16, resnet18), or faceapi", "NAME" },
     { "arch-file", 0, 0, G_OPTION_ARG_FILENAME, &arch_file, "Architecture in the text form", "FILE" },
     { "input-size", 0, 0, G_OPTION_ARG_INT, &input_size, "Input size for vgg16/resnet18 (default 224)", "PX" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the initial weights (default 0)", "S" },
@@ -100,14 +101,28 @@ cmd_init (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
     "Convolution and linear weights are drawn from He's normal initialisation\n"
-    "(fan in, ReLU gain); biases are zero.  Example:\n"
-    "  pal init --arch bench-vgg --seed 1 --out model.safetensors\n");
+    "(fan in, ReLU gain); biases are zero.  --arch faceapi writes face-api's trained\n"
+    "expression network instead (from $PAL_FACEAPI_DIR or where tools/fetch-face-api\n"
+    "puts it), as a model file like any other.  Examples:\n"
+    "  pal init --arch bench-vgg --seed 1 --out model.safetensors\n"
+    "  pal init --arch faceapi --out face-api-expression.safetensors\n");
   if (!parse_options (ctx, &argc, &argv, "init"))
     return 2;
   if (!out || (!arch && !arch_file))
     {
       g_printerr ("pal init: --out and one of --arch or --arch-file are required\n");
       return 2;
+    }
+  if (!arch_file && g_strcmp0 (arch, "faceapi") == 0)
+    {
+      /* trained weights, nothing to initialise */
+      model = pal_faceapi_load_expression_model (NULL, &error);
+      if (!model || !pal_model_save (model, out, &error))
+        return fail ("init", error);
+      g_print ("%s: %s, face-api's trained weights, %" G_GSIZE_FORMAT " parameters\n", out,
+               pal_model_get_arch_name (model),
+               pal_graph_get_n_floats (pal_model_get_graph (model)));
+      return 0;
     }
   if (arch_file)
     {
@@ -155,6 +170,9 @@ cmd_info (int argc, char **argv)
   PalGraph *g;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+    "MODEL faceapi is face-api's trained expression network (see pal init --arch\n"
+    "faceapi to write it as a file).\n");
   if (!parse_options (ctx, &argc, &argv, "info"))
     return 2;
   if (argc != 2)
@@ -162,7 +180,10 @@ cmd_info (int argc, char **argv)
       g_printerr ("pal info: give one model file\n");
       return 2;
     }
-  model = pal_model_load (argv[1], arch, &error);
+  if (strcmp (argv[1], "faceapi") == 0 && !arch)
+    model = pal_faceapi_load_expression_model (NULL, &error);
+  else
+    model = pal_model_load (argv[1], arch, &error);
   if (!model)
     return fail ("info", error);
   g = pal_model_get_graph (model);
@@ -428,6 +449,8 @@ static const struct {
   { "eval", pal_cmd_eval, "accuracy and confusion matrix of a model on a dataset" },
   { "attribute", pal_cmd_attribute, "Grad, Grad*Input and Grad-CAM maps of an image" },
   { "gradcam-means", pal_cmd_gradcam_means, "per-emotion mean Grad-CAM maps over a dataset" },
+  { "faces", pal_cmd_faces, "faces, 68 landmarks and expressions in photos" },
+  { "landmarks", pal_cmd_landmarks, "write the missing .pts files of a dataset" },
 };
 
 static void

@@ -45,9 +45,22 @@ struct _PalFaceApi {
 char *
 pal_faceapi_default_dir (void)
 {
+  static const char *const dirs[] = {
+#ifdef PAL_FACEAPI_SOURCE_DIR
+    PAL_FACEAPI_SOURCE_DIR,
+#endif
+#ifdef PAL_FACEAPI_INSTALLED_DIR
+    PAL_FACEAPI_INSTALLED_DIR,
+#endif
+  };
   const char *env = g_getenv ("PAL_FACEAPI_DIR");
 
-  return g_strdup (env && *env ? env : PAL_FACEAPI_DEFAULT_DIR);
+  if (env && *env)
+    return g_strdup (env);
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (g_file_test (dirs[i], G_FILE_TEST_IS_DIR))
+      return g_strdup (dirs[i]);
+  return g_strdup (PAL_FACEAPI_DEFAULT_DIR);
 }
 
 /* TF "SAME": out = ceil(in / s), the odd pixel of padding after. */
@@ -303,6 +316,11 @@ expression_model (const PalTfjsWeights *w, GError **error)
   pal_model_set_meta (m, "faceapi.classes",
                       "face-api's outputs neutral,happy,sad,angry,fearful,disgusted,surprised "
                       "mapped to the canonical order");
+  /* the layer to look at by default (the inspector, pal attribute): dense3,
+   * the last spatial layer, is followed only by global average pooling and
+   * the classifier, so Grad is flat there; after dense2 a whole block still
+   * follows, and every map says something, at twice the resolution */
+  pal_model_set_meta (m, "inspect.layer", "dense2");
   return m;
 }
 

@@ -53,8 +53,11 @@ typedef struct {
 
 typedef struct _PalFaceApi PalFaceApi;
 
-/* The model folder: $PAL_FACEAPI_DIR if set, else PAL_FACEAPI_DEFAULT_DIR
- * (relative to the current directory).  Newly allocated. */
+/* The model folder: $PAL_FACEAPI_DIR if set; else the first existing of
+ * the source tree's data/face-api/.../model (where tools/fetch-face-api
+ * puts it) and the installed DATADIR/pal-studio/face-api/model, both fixed
+ * at build time; else PAL_FACEAPI_DEFAULT_DIR (relative to the current
+ * directory).  Newly allocated. */
 char        *pal_faceapi_default_dir      (void);
 
 /* Loads the three networks from @dir (NULL: pal_faceapi_default_dir()):

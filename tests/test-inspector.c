@@ -5,6 +5,8 @@
  * directly, its worker against rapid changes (the latest request wins,
  * stale results are dropped), its landmark edits against the maps (the
  * numbers follow, the maps stay), and its loaders against broken files.
+ * The face search (pal-face-search.c) places the landmarks the core finds
+ * in face-api's demo photos (installed by tools/fetch-face-api).
  */
 #include "config.h"
 
@@ -13,6 +15,8 @@
 #include <glib/gstdio.h>
 
 #include "pal-inspector.h"
+#include "pal-faceapi.h"
+#include "pal-face-search.h"
 #include "pal-augment.h"
 #include "pal-error.h"
 #include "pal-exec.h"
@@ -732,11 +736,519 @@ test_dispose_busy (void)
     }
 }
 
+/* --- faces found in a photo -------------------------------------------------- */
+
+#define FACEAPI_DEMO  PAL_SOURCE_DATADIR "/face-api/node_modules/@vladmandic/face-api/demo"
+
+/* The faces the core finds in @path, straight from a finder. */
+static PalFace *
+faces_of (const char *path, int *n_faces)
+{
+  static PalFaceFinder *finder;
+  g_autoptr (PalImage) image = NULL;
+  GError *error = NULL;
+  PalFace *faces;
+
+  if (!finder)
+    {
+      finder = pal_face_finder_new (NULL, NULL, PAL_LANDMARK_METHOD_DLIB, &error);
+      g_assert_no_error (error);
+    }
+  image = pal_image_load (path, &error);
+  g_assert_no_error (error);
+  faces = pal_face_finder_run (finder, image, 0.0f, TRUE, n_faces, &error);
+  g_assert_no_error (error);
+  return faces;
+}
+
+/* @sample of face-api's demo photos copied alone (no .pts beside it) into
+ * @dir. */
+static char *
+copy_sample (const char *dir, const char *sample)
+{
+  g_autofree char *from = g_build_filename (FACEAPI_DEMO, sample, NULL);
+  char *to = g_build_filename (dir, sample, NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  GError *error = NULL;
+
+  g_assert_true (g_file_get_contents (from, &data, &len, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (to, data, (gssize) len, &error));
+  g_assert_no_error (error);
+  return to;
+}
+
+static void
+assert_same_landmarks (const PalLandmarks *a, const PalLandmarks *b)
+{
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      g_assert_cmpfloat (a->x[i], ==, b->x[i]);
+      g_assert_cmpfloat (a->y[i], ==, b->y[i]);
+    }
+}
+
+static void
+on_state_notify (PalFaceSearch *search, GParamSpec *pspec, gpointer data)
+{
+  GArray *states = data;
+  int state = pal_face_search_get_state (search);
+
+  g_array_append_val (states, state);
+}
+
+/* One face: its landmarks go in by themselves, as the core finds them. */
+static void
+test_faces_one (void)
+{
+  g_autofree char *dir = scratch_dir_new ("test-inspector-XXXXXX");
+  g_autofree char *photo = copy_sample (dir, "sample2.jpg");
+  g_autoptr (PalInspector) insp = pal_inspector_new ();
+  g_autoptr (PalFaceSearch) search = pal_face_search_new (insp, NULL, NULL);
+  g_autofree PalFace *expected = NULL;
+  GError *error = NULL;
+  int n_expected, n_faces;
+
+  expected = faces_of (photo, &n_expected);
+  g_assert_cmpint (n_expected, ==, 1);
+
+  g_assert_true (pal_inspector_load_image (insp, photo, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_RUNNING);
+  g_assert_null (pal_inspector_get_landmarks (insp));   /* not on the main thread */
+  pal_face_search_wait (search, NULL);
+
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_DONE);
+  g_assert_nonnull (pal_face_search_get_faces (search, &n_faces));
+  g_assert_cmpint (n_faces, ==, 1);
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, 0);
+  g_assert_cmpint (pal_face_search_get_method (search), ==, PAL_LANDMARK_METHOD_DLIB);
+  assert_same_landmarks (pal_inspector_get_landmarks (insp), &expected[0].lm);
+  /* found, not saved: Save offers to write them */
+  g_assert_true (pal_inspector_get_landmarks_modified (insp));
+
+  /* an image with its .pts is not searched */
+  g_assert_true (pal_inspector_load_image (insp, DEMO_FACE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_IDLE);
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, -1);
+  g_assert_false (pal_inspector_get_landmarks_modified (insp));
+
+  scratch_free (g_steal_pointer (&dir));
+}
+
+/* Several faces: the user picks one, its landmarks go in. */
+static void
+test_faces_several (void)
+{
+  g_autofree char *dir = scratch_dir_new ("test-inspector-XXXXXX");
+  g_autofree char *photo = copy_sample (dir, "sample1.jpg");
+  g_autoptr (PalInspector) insp = pal_inspector_new ();
+  g_autoptr (PalFaceSearch) search = pal_face_search_new (insp, NULL, NULL);
+  g_autofree PalFace *expected = NULL;
+  const PalFace *faces;
+  GError *error = NULL;
+  int n_expected, n_faces;
+
+  expected = faces_of (photo, &n_expected);
+  g_assert_cmpint (n_expected, ==, 3);
+
+  g_assert_true (pal_inspector_load_image (insp, photo, NULL, &error));
+  g_assert_no_error (error);
+  pal_face_search_wait (search, NULL);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_DONE);
+  faces = pal_face_search_get_faces (search, &n_faces);
+  g_assert_cmpint (n_faces, ==, 3);
+  for (int i = 0; i < n_faces; i++)
+    {
+      g_assert_cmpmem (faces[i].box, sizeof faces[i].box, expected[i].box, sizeof expected[i].box);
+      g_assert_false (isnan (faces[i].expression[0]));
+    }
+  /* nothing placed until one is chosen */
+  g_assert_null (pal_inspector_get_landmarks (insp));
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, -1);
+
+  pal_face_search_choose (search, 1);
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, 1);
+  assert_same_landmarks (pal_inspector_get_landmarks (insp), &expected[1].lm);
+  g_assert_true (pal_inspector_get_landmarks_modified (insp));
+
+  /* another one replaces them; forgetting the choice keeps them */
+  pal_face_search_choose (search, 2);
+  assert_same_landmarks (pal_inspector_get_landmarks (insp), &expected[2].lm);
+  pal_face_search_choose (search, -1);
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, -1);
+  assert_same_landmarks (pal_inspector_get_landmarks (insp), &expected[2].lm);
+
+  scratch_free (g_steal_pointer (&dir));
+}
+
+/* The image changes while its faces are looked for: that search's result
+ * is dropped, the new image's comes. */
+static void
+test_faces_stale (void)
+{
+  g_autofree char *dir = scratch_dir_new ("test-inspector-XXXXXX");
+  g_autofree char *several = copy_sample (dir, "sample1.jpg");
+  g_autofree char *one = copy_sample (dir, "sample2.jpg");
+  g_autoptr (PalInspector) insp = pal_inspector_new ();
+  g_autoptr (PalFaceSearch) search = pal_face_search_new (insp, NULL, NULL);
+  g_autoptr (GArray) states = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree PalFace *expected = NULL;
+  GError *error = NULL;
+  int n_expected, n_faces, n_done = 0;
+
+  expected = faces_of (one, &n_expected);
+  g_assert_cmpint (n_expected, ==, 1);
+  g_signal_connect (search, "notify::state", G_CALLBACK (on_state_notify), states);
+
+  /* sample1 (3 faces), replaced at once by sample2 (1 face) */
+  g_assert_true (pal_inspector_load_image (insp, several, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_inspector_load_image (insp, one, NULL, &error));
+  g_assert_no_error (error);
+  pal_face_search_wait (search, NULL);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_DONE);
+  pal_face_search_get_faces (search, &n_faces);
+  g_assert_cmpint (n_faces, ==, 1);
+  assert_same_landmarks (pal_inspector_get_landmarks (insp), &expected[0].lm);
+
+  /* sample1 again, replaced by the demo face with its .pts: no search,
+   * and nothing of sample1's comes later */
+  g_assert_true (pal_inspector_load_image (insp, several, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_inspector_load_image (insp, DEMO_FACE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_IDLE);
+  {
+    PalLandmarks pts;
+
+    g_assert_true (pal_landmarks_load (DEMO_PTS, &pts, &error));
+    g_assert_no_error (error);
+    /* the stale search ends in its thread; give its result time to come */
+    for (int i = 0; i < 300; i++)
+      {
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+        g_usleep (10000);
+      }
+    g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_IDLE);
+    assert_same_landmarks (pal_inspector_get_landmarks (insp), &pts);
+    g_assert_false (pal_inspector_get_landmarks_modified (insp));
+  }
+  for (guint i = 0; i < states->len; i++)
+    n_done += g_array_index (states, int, i) == PAL_FACE_SEARCH_DONE;
+  g_assert_cmpint (n_done, ==, 1);   /* only sample2's search finished */
+
+  g_signal_handlers_disconnect_by_data (search, states);
+  scratch_free (g_steal_pointer (&dir));
+}
+
+/* Missing model files: a clear error saying how to get them; the face is
+ * still there to place landmarks on by hand. */
+static void
+test_faces_missing_models (void)
+{
+  g_autofree char *dir = scratch_dir_new ("test-inspector-XXXXXX");
+  g_autofree char *photo = copy_sample (dir, "sample2.jpg");
+  g_autoptr (PalInspector) insp = pal_inspector_new ();
+  g_autoptr (PalFaceSearch) search = pal_face_search_new (insp, "/nonexistent/face-api/model", NULL);
+  const GError *failure;
+  GError *error = NULL;
+
+  g_assert_true (pal_inspector_load_image (insp, photo, NULL, &error));
+  g_assert_no_error (error);
+  pal_face_search_wait (search, NULL);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_FAILED);
+  failure = pal_face_search_get_error (search);
+  g_assert_nonnull (failure);
+  g_assert_nonnull (strstr (failure->message, "tools/fetch-face-api"));
+  g_assert_null (pal_face_search_get_faces (search, NULL));
+  g_assert_nonnull (pal_inspector_get_image (insp));
+  g_assert_null (pal_inspector_get_landmarks (insp));
+  pal_inspector_place_mean_landmarks (insp);
+  g_assert_nonnull (pal_inspector_get_landmarks (insp));
+
+  /* not automatic: nothing is searched until asked */
+  pal_face_search_set_automatic (search, FALSE);
+  g_assert_true (pal_inspector_load_image (insp, photo, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_IDLE);
+
+  scratch_free (g_steal_pointer (&dir));
+}
+
+/* Dropped while it searches: clean. */
+static void
+test_faces_dispose (void)
+{
+  g_autofree char *dir = scratch_dir_new ("test-inspector-XXXXXX");
+  g_autofree char *photo = copy_sample (dir, "sample2.jpg");
+  PalInspector *insp = pal_inspector_new ();
+  PalFaceSearch *search = pal_face_search_new (insp, NULL, NULL);
+  gpointer weak = search;
+  GError *error = NULL;
+
+  g_object_add_weak_pointer (G_OBJECT (search), &weak);
+  g_assert_true (pal_inspector_load_image (insp, photo, NULL, &error));
+  g_assert_no_error (error);
+  pal_face_search_cancel (search);
+  g_object_unref (search);
+  g_object_unref (insp);
+  /* the search's thread ends, then its callback drops the last reference */
+  for (int i = 0; i < 1000 && weak; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+  g_assert_null (weak);
+  scratch_free (g_steal_pointer (&dir));
+}
+
+/* The found face cropped to: a square around its landmarks, the landmarks
+ * shifted into it, the maps computed again for it; uncropped, everything
+ * is back in the photo's pixels, a point moved in the crop included. */
+static void
+test_faces_crop (void)
+{
+  g_autofree char *dir = scratch_dir_new ("test-inspector-XXXXXX");
+  g_autofree char *photo = copy_sample (dir, "sample2.jpg");
+  g_autofree char *pts = g_build_filename (dir, "cropped.pts", NULL);
+  g_autoptr (PalInspector) insp = pal_inspector_new ();
+  g_autoptr (PalFaceSearch) search = pal_face_search_new (insp, NULL, NULL);
+  g_autofree float *probs = NULL;
+  const PalInspectorResult *res;
+  const PalImage *image;
+  PalLandmarks orig, back;
+  GError *error = NULL;
+  float box[4];
+  int rect[4], crop[4], W, H, side, n_differ = 0;
+  guint64 before;
+
+  g_assert_true (pal_inspector_load_image (insp, photo, NULL, &error));
+  g_assert_no_error (error);
+  pal_face_search_wait (search, NULL);
+  g_assert_nonnull (pal_inspector_get_landmarks (insp));
+  orig = *pal_inspector_get_landmarks (insp);
+  W = pal_inspector_get_image (insp)->width;
+  H = pal_inspector_get_image (insp)->height;
+  g_assert_true (pal_inspector_load_model (insp, 0, DEMO_PAL, &error));
+  g_assert_no_error (error);
+  pal_inspector_wait (insp, NULL);
+  res = pal_inspector_get_result (insp, 0);
+  g_assert_nonnull (res);
+  g_assert_no_error (res->error);
+  probs = g_memdup2 (res->probs, sizeof (float) * res->n_classes);
+  before = pal_inspector_get_generation (insp);
+
+  g_assert_false (pal_inspector_get_crop (insp, rect));
+  g_assert_cmpint (rect[0], ==, 0);
+  g_assert_cmpint (rect[1], ==, 0);
+  g_assert_cmpint (rect[2], ==, W);
+  g_assert_cmpint (rect[3], ==, H);
+
+  g_assert_true (pal_inspector_crop_to_face (insp, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_inspector_get_crop (insp, rect));
+  /* a square of 1.6 times the landmarks' larger side, inside the photo */
+  pal_landmarks_bounds (&orig, box);
+  g_assert_cmpfloat (pal_inspector_get_crop_factor (insp), ==, 1.6);
+  side = (int) round (1.6 * (MAX (box[2] - box[0], box[3] - box[1]) + 1.0));
+  g_assert_cmpint (rect[2], ==, side);
+  g_assert_cmpint (rect[3], ==, side);
+  /* face-api's expression net wants its own, tighter framing: loading it
+   * crops again, clearing it goes back */
+  {
+    g_autoptr (PalModel) fa = pal_faceapi_load_expression_model (NULL, &error);
+    int tight[4];
+
+    g_assert_no_error (error);
+    pal_inspector_set_model (insp, 1, fa, "face-api");
+    g_assert_cmpfloat (pal_inspector_get_crop_factor (insp), ==, 1.2);
+    g_assert_true (pal_inspector_get_crop (insp, tight));
+    g_assert_cmpint (tight[2], ==, (int) round (1.2 * (MAX (box[2] - box[0], box[3] - box[1]) + 1.0)));
+    pal_inspector_clear_model (insp, 1);
+    g_assert_true (pal_inspector_get_crop (insp, tight));
+    g_assert_cmpint (tight[2], ==, side);
+    g_assert_cmpint (tight[0], ==, rect[0]);
+    g_assert_cmpint (tight[1], ==, rect[1]);
+    pal_inspector_wait (insp, NULL);
+  }
+  g_assert_cmpint (rect[0], >=, 0);
+  g_assert_cmpint (rect[1], >=, 0);
+  g_assert_cmpint (rect[0] + side, <=, W);
+  g_assert_cmpint (rect[1] + side, <=, H);
+  image = pal_inspector_get_image (insp);
+  g_assert_cmpint (image->width, ==, side);
+  g_assert_cmpint (image->height, ==, side);
+  g_assert_cmpint (side, <, MIN (W, H));
+  g_assert_cmpstr (pal_inspector_get_image_path (insp), ==, photo);
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      const PalLandmarks *lm = pal_inspector_get_landmarks (insp);
+
+      g_assert_cmpfloat (lm->x[i], ==, orig.x[i] - rect[0]);
+      g_assert_cmpfloat (lm->y[i], ==, orig.y[i] - rect[1]);
+      g_assert_cmpfloat (lm->x[i], >=, 0.0f);
+      g_assert_cmpfloat (lm->y[i], >=, 0.0f);
+      g_assert_cmpfloat (lm->x[i], <, side);
+      g_assert_cmpfloat (lm->y[i], <, side);
+    }
+  /* the photo's own pixels */
+  {
+    g_autoptr (PalImage) whole = pal_image_load (photo, &error);
+
+    g_assert_no_error (error);
+    for (int y = 0; y < side; y += 7)
+      g_assert_cmpmem (image->data + (gsize) y * side * 3, (gsize) side * 3,
+                       whole->data + ((gsize) (y + rect[1]) * W + rect[0]) * 3, (gsize) side * 3);
+  }
+  /* the face search does not start again on the crop */
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_DONE);
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, 0);
+
+  /* the maps again, for the crop */
+  g_assert_cmpuint (pal_inspector_get_generation (insp), >, before);
+  pal_inspector_wait (insp, NULL);
+  res = pal_inspector_get_result (insp, 0);
+  g_assert_no_error (res->error);
+  g_assert_cmpuint (res->generation, ==, pal_inspector_get_generation (insp));
+  for (int k = 0; k < res->n_classes; k++)
+    n_differ += res->probs[k] != probs[k];
+  g_assert_cmpint (n_differ, >, 0);
+  g_assert_false (isnan (res->r[PAL_MAP_GI_ALL]));
+
+  /* a point moved in the crop; saved in the photo's pixels */
+  pal_inspector_move_landmark (insp, 30, 10.5f, 12.25f);
+  g_assert_true (pal_inspector_save_landmarks (insp, pts, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_landmarks_load (pts, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (back.x[30], 10.5 + rect[0], 1e-3);
+  g_assert_cmpfloat_with_epsilon (back.y[30], 12.25 + rect[1], 1e-3);
+  g_assert_cmpfloat_with_epsilon (back.x[0], orig.x[0], 1e-3);
+  g_assert_true (pal_inspector_get_crop (insp, NULL));   /* still cropped */
+
+  /* back to the photo: its size, the landmarks where they were, the one
+   * moved where it was put */
+  memcpy (crop, rect, sizeof crop);
+  before = pal_inspector_get_generation (insp);
+  pal_inspector_uncrop (insp);
+  g_assert_false (pal_inspector_get_crop (insp, rect));
+  g_assert_cmpint (rect[2], ==, W);
+  g_assert_cmpint (rect[3], ==, H);
+  image = pal_inspector_get_image (insp);
+  g_assert_cmpint (image->width, ==, W);
+  g_assert_cmpint (image->height, ==, H);
+  g_assert_cmpuint (pal_inspector_get_generation (insp), >, before);
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      const PalLandmarks *lm = pal_inspector_get_landmarks (insp);
+
+      if (i == 30)
+        {
+          g_assert_cmpfloat (lm->x[i], ==, 10.5f + crop[0]);
+          g_assert_cmpfloat (lm->y[i], ==, 12.25f + crop[1]);
+          continue;
+        }
+      g_assert_cmpfloat_with_epsilon (lm->x[i], orig.x[i], 1e-3);
+      g_assert_cmpfloat_with_epsilon (lm->y[i], orig.y[i], 1e-3);
+    }
+  pal_inspector_uncrop (insp);   /* nothing to do */
+  g_assert_cmpint (pal_inspector_get_image (insp)->width, ==, W);
+  pal_inspector_wait (insp, NULL);
+  res = pal_inspector_get_result (insp, 0);
+  g_assert_cmpuint (res->generation, ==, pal_inspector_get_generation (insp));
+
+  /* loading a landmark file while cropped goes back to the photo */
+  g_assert_true (pal_inspector_crop_to_face (insp, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_inspector_load_landmarks (insp, pts, &error));
+  g_assert_no_error (error);
+  g_assert_false (pal_inspector_get_crop (insp, NULL));
+  g_assert_cmpint (pal_inspector_get_image (insp)->width, ==, W);
+  g_assert_cmpfloat_with_epsilon (pal_inspector_get_landmarks (insp)->x[30], back.x[30], 1e-3);
+
+  /* a new image forgets the crop; no landmarks, nothing to crop around */
+  g_assert_true (pal_inspector_crop_to_face (insp, &error));
+  g_assert_no_error (error);
+  pal_inspector_set_image (insp, pal_image_new (100, 60, 3), NULL);
+  g_assert_false (pal_inspector_get_crop (insp, NULL));
+  g_assert_false (pal_inspector_crop_to_face (insp, &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_INVALID);
+  g_clear_error (&error);
+
+  pal_inspector_wait (insp, NULL);
+  pal_face_search_wait (search, NULL);
+  scratch_free (g_steal_pointer (&dir));
+}
+
+/* A face larger than the photo allows: the square moves as little as it
+ * must, and what lies outside the photo is black. */
+static void
+test_crop_edges (void)
+{
+  g_autoptr (PalInspector) insp = pal_inspector_new ();
+  PalImage *gray = pal_image_new (100, 60, 1);
+  const PalImage *image;
+  PalLandmarks lm;
+  GError *error = NULL;
+  int rect[4];
+
+  memset (gray->data, 200, (gsize) 100 * 60);
+  pal_inspector_set_image (insp, gray, NULL);
+  /* landmarks over x 20..70, y 5..55: a square of 82 > the photo's 60 rows */
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      lm.x[i] = 20.0f + 50.0f * (i % 10) / 9.0f;
+      lm.y[i] = 5.0f + 50.0f * (i / 10) / 6.0f;
+    }
+  pal_inspector_set_landmarks (insp, &lm);
+  g_assert_true (pal_inspector_crop_to_face (insp, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_inspector_get_crop (insp, rect));
+  g_assert_cmpint (rect[2], ==, 82);
+  g_assert_cmpint (rect[3], ==, 82);
+  g_assert_cmpint (rect[0], ==, 5);     /* centred: it fits across */
+  g_assert_cmpint (rect[1], ==, -11);   /* centred: it covers every row */
+  image = pal_inspector_get_image (insp);
+  g_assert_cmpint (image->data[0], ==, 0);                   /* above the photo */
+  g_assert_cmpint (image->data[(gsize) 11 * 82], ==, 200);   /* its first row */
+  g_assert_cmpint (image->data[(gsize) 70 * 82], ==, 200);   /* its last row */
+  g_assert_cmpint (image->data[(gsize) 71 * 82], ==, 0);     /* below it */
+  g_assert_cmpfloat (pal_inspector_get_landmarks (insp)->y[0], ==, 16.0f);
+
+  /* near the left edge: moved right to stay inside */
+  pal_inspector_uncrop (insp);
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      lm.x[i] = 2.0f + 20.0f * (i % 10) / 9.0f;
+      lm.y[i] = 20.0f + 20.0f * (i / 10) / 6.0f;
+    }
+  pal_inspector_set_landmarks (insp, &lm);
+  g_assert_true (pal_inspector_crop_to_face (insp, &error));
+  g_assert_no_error (error);
+  g_assert_true (pal_inspector_get_crop (insp, rect));
+  g_assert_cmpint (rect[0], ==, 0);
+  g_assert_cmpint (rect[2], ==, 34);
+  g_assert_cmpint (rect[1], >=, 0);
+  g_assert_cmpint (rect[1] + rect[3], <=, 60);
+  pal_inspector_wait (insp, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   pal_set_threads (1);   /* at start-up, before any worker thread */
+  /* face-api as tools/fetch-face-api installs it in the source tree */
+  if (!g_getenv ("PAL_FACEAPI_DIR"))
+    g_setenv ("PAL_FACEAPI_DIR",
+              PAL_SOURCE_DATADIR "/face-api/node_modules/@vladmandic/face-api/model", TRUE);
 
   g_test_add_func ("/inspector/titles", test_titles);
   g_test_add_func ("/inspector/demo", test_demo);
@@ -748,5 +1260,12 @@ main (int argc, char **argv)
   g_test_add_func ("/inspector/bad-files", test_bad_files);
   g_test_add_func ("/inspector/save-landmarks", test_save_landmarks);
   g_test_add_func ("/inspector/dispose-busy", test_dispose_busy);
+  g_test_add_func ("/inspector/faces-one", test_faces_one);
+  g_test_add_func ("/inspector/faces-several", test_faces_several);
+  g_test_add_func ("/inspector/faces-stale", test_faces_stale);
+  g_test_add_func ("/inspector/faces-missing-models", test_faces_missing_models);
+  g_test_add_func ("/inspector/faces-dispose", test_faces_dispose);
+  g_test_add_func ("/inspector/faces-crop", test_faces_crop);
+  g_test_add_func ("/inspector/crop-edges", test_crop_edges);
   return g_test_run ();
 }

@@ -16,14 +16,18 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 
 #include "pal-emotion-view.h"
 #include "pal-exec.h"
 #include "pal-export.h"
+#include "pal-face-view.h"
 #include "pal-inspect-view.h"
 #include "pal-map-tile.h"
+#include "pal-model-io.h"
 #include "pal-parallel.h"
+#include "pal-rand.h"
 #include "pal-synth.h"
 #include "pal-train-view.h"
 #include "pal-window.h"
@@ -362,6 +366,267 @@ test_broken_files (void)
     g_object_unref (files[i]);
 }
 
+/* Fifty broken files in a row, one per call, as a user dropping a folder
+ * of half-downloaded files one by one would: each is reported with a
+ * toast, the main loop keeps ticking between them, the demo stays open and
+ * the memory does not grow with the number of files. */
+
+typedef struct {
+  gint64 last, max_gap;     /* microseconds */
+  guint  n;
+} Ticker;
+
+static gboolean
+tick (gpointer data)
+{
+  Ticker *t = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (t->last)
+    t->max_gap = MAX (t->max_gap, now - t->last);
+  t->last = now;
+  t->n++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* VmRSS of this process in kB. */
+static gint64
+rss_kb (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL)
+      || !(line = strstr (status, "VmRSS:")))
+    return -1;
+  return g_ascii_strtoll (line + 6, NULL, 10);
+}
+
+static void
+write_file (GPtrArray *paths, const char *name, const void *data, gsize len)
+{
+  char *path = g_build_filename (scratch, "broken50", name, NULL);
+
+  g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
+  g_ptr_array_add (paths, path);
+}
+
+/* The first @len bytes of @data as @name. */
+static void
+write_prefix (GPtrArray *paths, const char *stem, int i, const char *ext,
+              const guint8 *data, gsize len)
+{
+  g_autofree char *name = g_strdup_printf ("%s-%02d-%zu.%s", stem, i, len, ext);
+
+  write_file (paths, name, data, len);
+}
+
+static void
+write_text (GPtrArray *paths, const char *name, const char *text)
+{
+  write_file (paths, name, text, strlen (text));
+}
+
+/* A .pts file of @n points, each "@x @y". */
+static char *
+pts_text (int n_header, int n, const char *x, const char *y)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "version: 1\nn_points: %d\n{\n", n_header);
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (s, "%s %s\n", i == 30 ? x : "20.5", i == 30 ? y : "31.25");
+  g_string_append (s, "}\n");
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_fifty_broken_files (void)
+{
+  PalInspector *insp = inspector ();
+  const char *demo = pal_application_get_demo_dir ();
+  g_autofree char *face = g_build_filename (demo, "demo-face.jpg", NULL);
+  g_autofree char *pal_model = g_build_filename (demo, "demo-pal.safetensors", NULL);
+  g_autofree char *dir = g_build_filename (scratch, "broken50", NULL);
+  g_autofree char *png = g_build_filename (scratch, "face.png", NULL);
+  g_autofree char *other = g_build_filename (dir, "bench-vgg.safetensors", NULL);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalImage) image = NULL;
+  g_autoptr (PalModel) bench = NULL;
+  g_autofree guint8 *jpg = NULL, *png_data = NULL, *model_data = NULL;
+  g_autofree guint8 *noise = g_malloc (4096);
+  gsize jpg_len, png_len, model_len;
+  guint64 rng = 7;
+  const PalImage *image0;
+  const PalLandmarks *lm0;
+  PalModel *models0[PAL_INSPECTOR_N_SLOTS];
+  Ticker ticker = { 0 };
+  guint source, n_reported = 0;
+  gint64 rss10 = -1, rss50;
+
+  g_assert_true (wait_for (both_slots_computed, NULL, 60));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  for (gsize i = 0; i < 4096; i++)
+    noise[i] = (guint8) (pal_rand_next (&rng) >> 56);
+
+  /* images: a JPEG and a PNG of the demo face cut short, and impostors (23) */
+  g_assert_true (g_file_get_contents (face, (char **) &jpg, &jpg_len, NULL));
+  image = pal_image_load (face, &error);
+  g_assert_no_error (error);
+  g_assert_true (pal_image_save_png (image, png, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (png, (char **) &png_data, &png_len, NULL));
+  {
+    const gsize jcut[] = { 0, 1, 2, 4, 20, 100, jpg_len / 8, jpg_len / 4, jpg_len / 2, jpg_len * 3 / 4 };
+    const gsize pcut[] = { 0, 8, 16, 33, 60, png_len / 8, png_len / 4, png_len / 2,
+                           png_len * 3 / 4, png_len * 7 / 8 };
+
+    for (guint i = 0; i < G_N_ELEMENTS (jcut); i++)
+      write_prefix (paths, "cut", (int) i, "jpg", jpg, jcut[i]);
+    for (guint i = 0; i < G_N_ELEMENTS (pcut); i++)
+      write_prefix (paths, "cut", (int) i, "png", png_data, pcut[i]);
+  }
+  write_file (paths, "png-named.jpg", png_data, png_len / 2);
+  write_file (paths, "noise.jpg", noise, 4096);
+  write_text (paths, "text.png", "not a picture\n");
+
+  /* landmarks (12) */
+  {
+    struct { const char *name; int header, n; const char *x, *y; } pts[] = {
+      { "67-points.pts", 67, 67, "20", "30" },
+      { "69-points.pts", 69, 69, "20", "30" },
+      { "68-of-67.pts", 68, 67, "20", "30" },
+      { "nan.pts", 68, 68, "nan", "30" },
+      { "inf.pts", 68, 68, "20", "inf" },
+      { "letters.pts", 68, 68, "twenty", "thirty" },
+      { "huge-count.pts", 2147483647, 10, "20", "30" },
+      { "negative-count.pts", -1, 0, "20", "30" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (pts); i++)
+      {
+        g_autofree char *text = pts_text (pts[i].header, pts[i].n, pts[i].x, pts[i].y);
+
+        write_text (paths, pts[i].name, text);
+      }
+  }
+  write_text (paths, "garbage.pts", "<html><body>404 Not Found</body></html>\n");
+  write_text (paths, "empty.pts", "");
+  write_file (paths, "noise.pts", noise, 1000);
+  write_text (paths, "no-brace.pts", "version: 1\nn_points: 68\n1 2\n3 4\n");
+
+  /* models: bad headers, a model cut short, noise (14), and a valid model of
+   * another architecture (1) */
+  bench = pal_model_new ("bench-vgg", &error);
+  g_assert_no_error (error);
+  pal_model_init (bench, 3);
+  g_assert_true (pal_model_save (bench, other, &error));
+  g_assert_no_error (error);
+  g_ptr_array_insert (paths, 4, g_strdup (other));
+  g_assert_true (g_file_get_contents (pal_model, (char **) &model_data, &model_len, NULL));
+  {
+    const gsize mcut[] = { 100, model_len / 4, model_len / 2, model_len * 3 / 4, model_len - 1 };
+    static const char huge[] = "\xff\xff\xff\xff\xff\xff\xff\x7f{}";
+    static const char zero[] = "\0\0\0\0\0\0\0\0{}";
+    static const char longer[] = "\x40\0\0\0\0\0\0\0{\"a\":1}";
+    static const char not_json[] = "\x08\0\0\0\0\0\0\0{{{{{{{{";
+    static const char array[] = "\x08\0\0\0\0\0\0\0[1,2,3] ";
+    static const char range[] = "\x4c\0\0\0\0\0\0\0{\"w\":{\"dtype\":\"F32\",\"shape\":[1000,1000],\"data_offsets\":[0,4000000]}}  ";
+    static const char dtype[] = "\x46\0\0\0\0\0\0\0{\"w\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}      abcd";
+
+    for (guint i = 0; i < G_N_ELEMENTS (mcut); i++)
+      write_prefix (paths, "cut", (int) i, "safetensors", model_data, mcut[i]);
+    write_file (paths, "huge-header.safetensors", huge, sizeof huge - 1);
+    write_file (paths, "zero-header.safetensors", zero, sizeof zero - 1);
+    write_file (paths, "longer-header.safetensors", longer, sizeof longer - 1);
+    write_file (paths, "not-json.safetensors", not_json, sizeof not_json - 1);
+    write_file (paths, "array.safetensors", array, sizeof array - 1);
+    write_file (paths, "out-of-range.safetensors", range, sizeof range - 1);
+    write_file (paths, "bad-dtype.safetensors", dtype, sizeof dtype - 1);
+    write_text (paths, "empty.safetensors", "");
+    write_file (paths, "noise.safetensors", noise, 4096);
+  }
+  g_assert_cmpuint (paths->len, ==, 50);
+
+  image0 = pal_inspector_get_image (insp);
+  lm0 = pal_inspector_get_landmarks (insp);
+  g_assert_nonnull (image0);
+  g_assert_nonnull (lm0);
+  for (int s = 0; s < PAL_INSPECTOR_N_SLOTS; s++)
+    models0[s] = pal_inspector_get_model (insp, s);
+
+  source = g_timeout_add (10, tick, &ticker);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      const char *path = paths->pdata[i];
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      guint before = pal_window_get_n_toasts (window);
+
+      pal_window_open_files (window, &file, 1);
+      if (g_strcmp0 (path, other) == 0)
+        {
+          /* a valid model: it opens (in the first slot); the demo's back */
+          g_assert_true (pal_inspector_get_model (insp, 0) != models0[0]);
+          g_assert_cmpstr (pal_model_get_arch_name (pal_inspector_get_model (insp, 0)), ==, "bench-vgg");
+          g_assert_true (wait_for (both_slots_computed, NULL, 120));
+          g_assert_true (pal_inspector_load_model (insp, 0, pal_model, &error));
+          g_assert_no_error (error);
+          models0[0] = pal_inspector_get_model (insp, 0);
+          g_assert_true (wait_for (both_slots_computed, NULL, 120));
+          ticker.last = 0;
+        }
+      else
+        {
+          if (pal_window_get_n_toasts (window) == before)
+            g_test_message ("%s was not reported", path);
+          g_assert_cmpuint (pal_window_get_n_toasts (window), >, before);
+          n_reported++;
+        }
+      /* what was open stays open */
+      g_assert_true (pal_inspector_get_image (insp) == image0);
+      g_assert_true (pal_inspector_get_landmarks (insp) != NULL);
+      for (int s = 0; s < PAL_INSPECTOR_N_SLOTS; s++)
+        g_assert_true (pal_inspector_get_model (insp, s) == models0[s]);
+      /* the main loop goes on between files */
+      {
+        guint n = ticker.n;
+        gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+        while (ticker.n < n + 2 && g_get_monotonic_time () < end)
+          g_main_context_iteration (NULL, TRUE);
+        g_assert_cmpuint (ticker.n, >=, n + 2);
+      }
+      if (i == 9)
+        rss10 = rss_kb ();
+    }
+  rss50 = rss_kb ();
+  g_source_remove (source);
+
+  g_test_message ("%u broken files reported, %u toasts in all; longest gap between "
+                  "ticks of a 10 ms timeout: %.0f ms; VmRSS %" G_GINT64_FORMAT " kB after 10 "
+                  "files, %" G_GINT64_FORMAT " kB after 50 (%+" G_GINT64_FORMAT " kB)",
+                  n_reported, pal_window_get_n_toasts (window), ticker.max_gap / 1000.0,
+                  rss10, rss50, rss50 - rss10);
+  g_assert_cmpuint (n_reported, ==, 49);
+  g_assert_cmpint (ticker.max_gap, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (rss10, >, 0);
+  g_assert_cmpint (rss50 - rss10, <, 30 * 1024);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  g_assert_true (wait_for (both_slots_computed, NULL, 60));
+
+  /* the 49 toasts would stay in the queue for minutes: gone */
+  pal_window_dismiss_toasts (window);
+  settle (1.0);
+  if (g_type_from_name ("AdwToastWidget"))
+    {
+      g_autoptr (GPtrArray) shown = g_ptr_array_new ();
+
+      collect (GTK_WIDGET (window), g_type_from_name ("AdwToastWidget"), shown);
+      g_assert_cmpuint (shown->len, ==, 0);
+    }
+}
+
 /* A layer followed only by global average pooling: the Grad maps are the
  * same at every pixel, and the column says so. */
 static const char flat_arch[] =
@@ -434,6 +699,176 @@ test_flat_warning (void)
   pal_inspector_set_target (insp, PAL_TARGET_SUM);
   g_assert_true (wait_for (both_slots_computed, NULL, 60));
   g_assert_true (wait_for (hides_flat_warning, view, 30));
+}
+
+/* --- faces from any photo ------------------------------------------------------- */
+
+static gboolean
+faces_searched (gpointer data)
+{
+  return pal_face_search_get_state (data) != PAL_FACE_SEARCH_RUNNING;
+}
+
+static gboolean
+slot1_computed (gpointer data)
+{
+  const PalInspectorResult *r = pal_inspector_get_result (inspector (), 1);
+
+  return !pal_inspector_get_busy (inspector ()) && r != NULL;
+}
+
+/* The toggle of Inspect labelled @label. */
+static GtkToggleButton *
+find_toggle (GtkWidget *view, const char *label)
+{
+  g_autoptr (GPtrArray) toggles = g_ptr_array_new ();
+
+  collect (view, GTK_TYPE_TOGGLE_BUTTON, toggles);
+  for (guint i = 0; i < toggles->len; i++)
+    if (g_strcmp0 (gtk_button_get_label (toggles->pdata[i]), label) == 0)
+      return toggles->pdata[i];
+  return NULL;
+}
+
+/* A photo with three faces and no .pts: the faces are found and drawn as
+ * boxes, one is picked, its landmarks are drawn over the square cropped
+ * around it; face-api's expression network goes into slot B and its maps
+ * are computed, for the crop, then for the whole photo. */
+static void
+test_faces (void)
+{
+  PalInspectView *view = PAL_INSPECT_VIEW (pal_window_get_view (window, "inspect"));
+  PalInspector *insp = inspector ();
+  PalFaceSearch *search = pal_inspect_view_get_face_search (view);
+  g_autoptr (GPtrArray) face_views = g_ptr_array_new ();
+  g_autofree char *from = g_build_filename (PAL_SOURCE_DATADIR, "face-api", "node_modules",
+                                            "@vladmandic", "face-api", "demo", "sample1.jpg", NULL);
+  g_autofree char *photo = g_build_filename (scratch, "three-faces.jpg", NULL);
+  g_autofree char *data = NULL;
+  g_autofree guint8 *before = NULL, *after = NULL;
+  g_autoptr (GFile) file = NULL;
+  g_autoptr (GError) error = NULL;
+  const PalInspectorResult *r;
+  const PalFace *faces;
+  const PalLandmarks *lm;
+  const PalImage *image;
+  GtkWidget *face_view;
+  GtkToggleButton *whole;
+  g_autoptr (GdkTexture) shown = NULL;
+  g_autofree float *probs = NULL;
+  gsize len;
+  int n_faces, w, h, w2, h2, photo_w, photo_h, crop[4], n_differ = 0;
+
+  g_assert_true (g_file_get_contents (from, &data, &len, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (photo, data, (gssize) len, &error));
+  g_assert_no_error (error);
+  collect (GTK_WIDGET (view), PAL_TYPE_FACE_VIEW, face_views);
+  g_assert_cmpuint (face_views->len, ==, 1);
+  face_view = face_views->pdata[0];
+
+  file = g_file_new_for_path (photo);
+  pal_window_open_files (window, &file, 1);
+  g_assert_nonnull (pal_inspector_get_image (insp));
+  g_assert_null (pal_inspector_get_landmarks (insp));
+  /* the first search loads the finder (dlib's model from a new cache here) */
+  g_assert_true (wait_for (faces_searched, search, 300));
+  g_assert_no_error (pal_face_search_get_error (search));
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_DONE);
+  faces = pal_face_search_get_faces (search, &n_faces);
+  g_assert_cmpint (n_faces, ==, 3);
+  g_assert_null (pal_inspector_get_landmarks (insp));
+  g_assert_cmpint (pal_face_view_get_n_faces (PAL_FACE_VIEW (face_view)), ==, 3);
+  photo_w = pal_inspector_get_image (insp)->width;
+  photo_h = pal_inspector_get_image (insp)->height;
+  settle (0.5);
+  g_free (look_at (GTK_WIDGET (window), "window-faces", &w, &h));
+  before = look_at (face_view, "faces-several", &w, &h);
+
+  /* face 2 picked: the square around it, its landmarks, drawn */
+  pal_inspect_view_choose_face (view, 1);
+  g_assert_cmpint (pal_face_search_get_chosen (search), ==, 1);
+  g_assert_true (pal_inspector_get_crop (insp, crop));
+  image = pal_inspector_get_image (insp);
+  g_assert_cmpint (image->width, ==, crop[2]);
+  g_assert_cmpint (image->width, <, photo_w);
+  g_assert_cmpint (image->height, <, photo_h);
+  g_object_get (face_view, "texture", &shown, NULL);
+  g_assert_nonnull (shown);
+  g_assert_cmpint (gdk_texture_get_width (shown), ==, crop[2]);
+  g_assert_cmpint (gdk_texture_get_height (shown), ==, crop[3]);
+  g_assert_cmpint (pal_face_view_get_n_faces (PAL_FACE_VIEW (face_view)), ==, 0);
+  lm = pal_inspector_get_landmarks (insp);
+  g_assert_nonnull (lm);
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      g_assert_cmpfloat_with_epsilon (lm->x[i] + crop[0], faces[1].lm.x[i], 1e-3);
+      g_assert_cmpfloat_with_epsilon (lm->y[i] + crop[1], faces[1].lm.y[i], 1e-3);
+    }
+  g_assert_true (pal_inspector_get_landmarks_modified (insp));
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_DONE);
+  whole = find_toggle (GTK_WIDGET (view), _("_Whole Photo"));
+  g_assert_nonnull (whole);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (whole)));
+  g_assert_false (gtk_toggle_button_get_active (whole));
+  {
+    Differs d = { face_view, before, w, h };
+
+    g_assert_true (wait_for (differs_from, &d, 30));
+  }
+  settle (0.5);
+  after = look_at (face_view, "faces-chosen", &w2, &h2);
+  g_assert_cmpint (w, ==, w2);
+  g_assert_cmpint (h, ==, h2);
+  g_assert_cmpfloat (difference (before, after, (gsize) w * h), >, 0.1);
+
+  /* face-api's expression network in slot B, at its default layer */
+  g_assert_true (pal_inspect_view_use_faceapi_model (view, 1));
+  /* ... which frames the face more tightly: the crop follows */
+  {
+    int tight[4];
+
+    g_assert_true (pal_inspector_get_crop (insp, tight));
+    g_assert_cmpint (tight[2], <, crop[2]);
+    memcpy (crop, tight, sizeof crop);
+  }
+  g_assert_nonnull (pal_inspector_get_model (insp, 1));
+  g_assert_true (wait_for (slot1_computed, NULL, 120));
+  r = pal_inspector_get_result (insp, 1);
+  g_assert_no_error (r->error);
+  g_assert_cmpstr (r->node_name, ==, "dense2");
+  g_assert_cmpint (r->n_classes, ==, 7);
+  g_assert_false (r->flat);
+  g_assert_false (isnan (r->r[PAL_MAP_GI_ALL]));
+  g_assert_true (wait_drawn (GTK_WIDGET (view), 200, 60));
+  settle (0.5);
+  g_free (look_at (GTK_WIDGET (window), "window-faceapi", &w, &h));
+
+  /* the whole photo: face-api's predictions change, the boxes are back */
+  probs = g_memdup2 (r->probs, sizeof (float) * r->n_classes);
+  gtk_toggle_button_set_active (whole, TRUE);
+  g_assert_false (pal_inspector_get_crop (insp, NULL));
+  g_assert_cmpint (pal_inspector_get_image (insp)->width, ==, photo_w);
+  g_assert_cmpint (pal_face_view_get_n_faces (PAL_FACE_VIEW (face_view)), ==, 3);
+  g_assert_true (wait_for (slot1_computed, NULL, 120));
+  r = pal_inspector_get_result (insp, 1);
+  g_assert_no_error (r->error);
+  for (int k = 0; k < r->n_classes; k++)
+    n_differ += fabsf (r->probs[k] - probs[k]) > 1e-4f;
+  g_assert_cmpint (n_differ, >, 0);
+  g_assert_cmpmem (pal_inspector_get_landmarks (insp), sizeof (PalLandmarks),
+                   &faces[1].lm, sizeof (PalLandmarks));
+
+  /* and the face again */
+  gtk_toggle_button_set_active (whole, FALSE);
+  g_assert_true (pal_inspector_get_crop (insp, NULL));
+  g_assert_cmpint (pal_inspector_get_image (insp)->width, ==, crop[2]);
+  g_assert_true (wait_for (slot1_computed, NULL, 120));
+
+  /* back to the demo */
+  pal_inspect_view_load_demo (view);
+  g_assert_true (wait_for (both_slots_computed, NULL, 60));
+  g_assert_cmpint (pal_face_search_get_state (search), ==, PAL_FACE_SEARCH_IDLE);
 }
 
 /* --- Train ------------------------------------------------------------------- */
@@ -596,6 +1031,10 @@ main (int argc, char **argv)
   /* no state of the user's: window size, caches */
   g_setenv ("XDG_CONFIG_HOME", scratch, TRUE);
   g_setenv ("XDG_CACHE_HOME", scratch, TRUE);
+  /* face-api as tools/fetch-face-api installs it in the source tree */
+  if (!g_getenv ("PAL_FACEAPI_DIR"))
+    g_setenv ("PAL_FACEAPI_DIR",
+              PAL_SOURCE_DATADIR "/face-api/node_modules/@vladmandic/face-api/model", TRUE);
   shots = g_build_filename (builddir ? builddir : ".", french ? "ui-shots-fr" : "ui-shots", NULL);
   g_mkdir_with_parents (shots, 0755);
 
@@ -607,6 +1046,8 @@ main (int argc, char **argv)
       g_test_add_func ("/ui/layer-and-target", test_layer_and_target);
       g_test_add_func ("/ui/broken-files", test_broken_files);
       g_test_add_func ("/ui/flat-warning", test_flat_warning);
+      g_test_add_func ("/ui/fifty-broken-files", test_fifty_broken_files);
+      g_test_add_func ("/ui/faces", test_faces);
       g_test_add_func ("/ui/train", test_train);
       g_test_add_func ("/ui/emotions", test_emotions);
     }

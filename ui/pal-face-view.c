@@ -6,6 +6,8 @@
  * picture (maps cover the image as the model sees it), and the 68
  * landmarks as dots.  Hovering a dot shows its number (1..68); dragging it
  * moves the landmark in the inspector, and the maps' numbers follow.
+ * When several faces were found, their boxes are drawn numbered on top;
+ * clicking one (away from a landmark) emits "face-activated".
  */
 #include "config.h"
 
@@ -39,6 +41,11 @@ struct _PalFaceView
   double        opacity;
   guint         colormap;
 
+  float        *boxes;         /* [n_boxes][4]: x, y, w, h in image pixels */
+  int           n_boxes;
+  int           chosen_box;    /* the face whose landmarks are shown, -1: none */
+  int           hover_box;     /* box under the pointer, -1: none */
+
   int           hover;         /* landmark under the pointer, -1: none */
   int           dragged;       /* landmark being dragged, -1: none */
   double        drag_dx, drag_dy;   /* from the press to the dot's centre */
@@ -57,6 +64,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  FACE_ACTIVATED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (PalFaceView, pal_face_view, GTK_TYPE_WIDGET)
 
@@ -121,6 +135,42 @@ landmark_at (PalFaceView *self, double x, double y)
       if (d <= best)
         {
           best = d;
+          found = i;
+        }
+    }
+  return found;
+}
+
+/* Box @i in widget coordinates (boxes are in the pixel-edge frame). */
+static graphene_rect_t
+box_to_widget (PalFaceView *self, const graphene_rect_t *rect, double scale, int i)
+{
+  const float *b = self->boxes + 4 * i;
+
+  return GRAPHENE_RECT_INIT ((float) (rect->origin.x + b[0] * scale),
+                             (float) (rect->origin.y + b[1] * scale),
+                             (float) (b[2] * scale), (float) (b[3] * scale));
+}
+
+/* The smallest box under (x, y), -1: none. */
+static int
+box_at (PalFaceView *self, double x, double y)
+{
+  graphene_rect_t rect;
+  double scale, best = G_MAXDOUBLE;
+  int found = -1;
+
+  if (self->n_boxes == 0 || !picture_rect (self, &rect, &scale))
+    return -1;
+  for (int i = 0; i < self->n_boxes; i++)
+    {
+      graphene_rect_t r = box_to_widget (self, &rect, scale, i);
+      double area = (double) r.size.width * r.size.height;
+
+      if (graphene_rect_contains_point (&r, &GRAPHENE_POINT_INIT ((float) x, (float) y))
+          && area < best)
+        {
+          best = area;
           found = i;
         }
     }
@@ -229,6 +279,61 @@ append_number (PalFaceView *self, GtkSnapshot *snapshot, int i, double x, double
   gtk_snapshot_restore (snapshot);
 }
 
+/* The face boxes, numbered 1.. at their top-left corner. */
+static void
+append_boxes (PalFaceView *self, GtkSnapshot *snapshot, const graphene_rect_t *rect, double scale)
+{
+  GdkRGBA shade = { 0, 0, 0, 0.55f };
+  GdkRGBA plain = { 1, 1, 1, 0.95f };
+  GdkRGBA chosen = { 0.18f, 0.76f, 0.49f, 1 };   /* green 3, as the landmarks */
+  GdkRGBA hot = { 0.96f, 0.83f, 0.18f, 1 };      /* yellow 3 */
+
+  for (int i = 0; i < self->n_boxes; i++)
+    {
+      graphene_rect_t r = box_to_widget (self, rect, scale, i);
+      graphene_rect_t outer;
+      GskRoundedRect rounded;
+      const GdkRGBA *colour = i == self->hover_box ? &hot : i == self->chosen_box ? &chosen : &plain;
+      float width = self->chosen_box >= 0 && i != self->chosen_box && i != self->hover_box
+                    ? 1.5f : 2.5f;
+      float widths[4] = { width, width, width, width };
+      float shade_widths[4] = { 1, 1, 1, 1 };
+      GdkRGBA colours[4] = { *colour, *colour, *colour, *colour };
+      GdkRGBA shades[4] = { shade, shade, shade, shade };
+      g_autofree char *text = g_strdup_printf ("%d", i + 1);
+      g_autoptr (PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+      PangoAttrList *attrs = pango_attr_list_new ();
+      GdkRGBA ink = { 0, 0, 0, 1 };
+      graphene_rect_t pill;
+      int lw, lh;
+
+      /* a dark hairline outside the box keeps it visible on light skin */
+      graphene_rect_inset_r (&r, -1, -1, &outer);
+      gsk_rounded_rect_init_from_rect (&rounded, &outer, 4);
+      gtk_snapshot_append_border (snapshot, &rounded, shade_widths, shades);
+      gsk_rounded_rect_init_from_rect (&rounded, &r, 3);
+      gtk_snapshot_append_border (snapshot, &rounded, widths, colours);
+
+      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+      pango_layout_set_attributes (layout, attrs);
+      pango_attr_list_unref (attrs);
+      pango_layout_get_pixel_size (layout, &lw, &lh);
+      pill = GRAPHENE_RECT_INIT (r.origin.x, r.origin.y - lh - 4, MAX (lw + 12, lh + 4), lh + 4);
+      if (pill.origin.y < 0)
+        pill.origin.y = r.origin.y;   /* no room above: inside the box */
+      gsk_rounded_rect_init_from_rect (&rounded, &pill, 4);
+      gtk_snapshot_push_rounded_clip (snapshot, &rounded);
+      gtk_snapshot_append_color (snapshot, colour, &pill);
+      gtk_snapshot_pop (snapshot);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot,
+                              &GRAPHENE_POINT_INIT (pill.origin.x + (pill.size.width - lw) / 2,
+                                                    pill.origin.y + 2));
+      gtk_snapshot_append_layout (snapshot, layout, &ink);
+      gtk_snapshot_restore (snapshot);
+    }
+}
+
 static void
 pal_face_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -246,6 +351,9 @@ pal_face_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     gtk_snapshot_append_texture (snapshot, texture, &rect);
   if (self->show_map && (texture = ensure_overlay (self)))
     gtk_snapshot_append_texture (snapshot, texture, &rect);
+
+  if (self->n_boxes > 0)
+    append_boxes (self, snapshot, &rect, scale);
 
   if (lm && self->show_landmarks)
     {
@@ -288,17 +396,31 @@ pal_face_view_measure (GtkWidget      *widget,
 
 /* --- input ---------------------------------------------------------------------- */
 
+/* The landmark or else the face box under the pointer: cursor, tooltip,
+ * highlight. */
 static void
-set_hover (PalFaceView *self, int hover)
+set_hover_full (PalFaceView *self, int hover, int hover_box)
 {
-  if (self->hover == hover)
+  if (hover >= 0)
+    hover_box = -1;
+  if (self->hover == hover && self->hover_box == hover_box)
     return;
   self->hover = hover;
-  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), hover >= 0 ? "grab" : NULL);
+  self->hover_box = hover_box;
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self),
+                                   hover >= 0 ? "grab" : hover_box >= 0 ? "pointer" : NULL);
   if (hover >= 0)
     {
       /* translators: the number of a facial landmark, 1..68 */
       g_autofree char *tip = g_strdup_printf (_("Landmark %d — drag to move it"), hover + 1);
+
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self), tip);
+    }
+  else if (hover_box >= 0)
+    {
+      /* translators: one of the faces found in a photo, numbered from 1 */
+      g_autofree char *tip = g_strdup_printf (_("Face %d — click to place its landmarks"),
+                                              hover_box + 1);
 
       gtk_widget_set_tooltip_text (GTK_WIDGET (self), tip);
     }
@@ -308,10 +430,16 @@ set_hover (PalFaceView *self, int hover)
 }
 
 static void
+set_hover (PalFaceView *self, int hover)
+{
+  set_hover_full (self, hover, -1);
+}
+
+static void
 on_motion (GtkEventControllerMotion *controller, double x, double y, PalFaceView *self)
 {
   if (self->dragged < 0)
-    set_hover (self, landmark_at (self, x, y));
+    set_hover_full (self, landmark_at (self, x, y), box_at (self, x, y));
 }
 
 static void
@@ -319,6 +447,18 @@ on_leave (GtkEventControllerMotion *controller, PalFaceView *self)
 {
   if (self->dragged < 0)
     set_hover (self, -1);
+}
+
+static void
+on_click_released (GtkGestureClick *gesture, int n_press, double x, double y, PalFaceView *self)
+{
+  int i;
+
+  if (n_press != 1 || self->dragged >= 0 || landmark_at (self, x, y) >= 0)
+    return;
+  i = box_at (self, x, y);
+  if (i >= 0)
+    g_signal_emit (self, signals[FACE_ACTIVATED], 0, i);
 }
 
 static void
@@ -372,7 +512,7 @@ on_drag_end (GtkGestureDrag *gesture, double dx, double dy, PalFaceView *self)
   self->dragged = -1;
   gtk_gesture_drag_get_start_point (gesture, &sx, &sy);
   self->hover = -2;   /* forces the cursor and tooltip to be set again */
-  set_hover (self, landmark_at (self, sx + dx, sy + dy));
+  set_hover_full (self, landmark_at (self, sx + dx, sy + dy), box_at (self, sx + dx, sy + dy));
 }
 
 /* --- the inspector --------------------------------------------------------------- */
@@ -456,6 +596,29 @@ pal_face_view_set_map (PalFaceView *self, const float *map, int w, int h, float 
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+void
+pal_face_view_set_faces (PalFaceView *self, const float *boxes, int n_boxes, int chosen)
+{
+  g_return_if_fail (PAL_IS_FACE_VIEW (self));
+  g_return_if_fail (n_boxes >= 0 && (boxes || n_boxes == 0));
+  g_return_if_fail (chosen >= -1 && chosen < MAX (n_boxes, 1));
+
+  g_clear_pointer (&self->boxes, g_free);
+  self->boxes = n_boxes > 0 ? g_memdup2 (boxes, sizeof (float) * 4 * n_boxes) : NULL;
+  self->n_boxes = n_boxes;
+  self->chosen_box = n_boxes > 0 ? chosen : -1;
+  set_hover_full (self, self->hover, -1);   /* no box's cursor or tooltip left behind */
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+int
+pal_face_view_get_n_faces (PalFaceView *self)
+{
+  g_return_val_if_fail (PAL_IS_FACE_VIEW (self), 0);
+
+  return self->n_boxes;
+}
+
 /* --- GObject --------------------------------------------------------------------- */
 
 static void
@@ -479,6 +642,7 @@ pal_face_view_finalize (GObject *object)
   PalFaceView *self = PAL_FACE_VIEW (object);
 
   g_free (self->map);
+  g_free (self->boxes);
 
   G_OBJECT_CLASS (pal_face_view_parent_class)->finalize (object);
 }
@@ -614,6 +778,10 @@ pal_face_view_class_init (PalFaceViewClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  signals[FACE_ACTIVATED] =
+    g_signal_new ("face-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+
   gtk_widget_class_set_css_name (widget_class, "faceview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
@@ -622,12 +790,13 @@ static void
 pal_face_view_init (PalFaceView *self)
 {
   GtkEventController *motion;
-  GtkGesture *drag;
+  GtkGesture *drag, *click;
 
   self->show_landmarks = TRUE;
   self->show_map = TRUE;
   self->opacity = 0.7;
   self->hover = self->dragged = -1;
+  self->hover_box = self->chosen_box = -1;
 
   motion = gtk_event_controller_motion_new ();
   g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
@@ -639,6 +808,10 @@ pal_face_view_init (PalFaceView *self)
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
   g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  click = gtk_gesture_click_new ();
+  g_signal_connect (click, "released", G_CALLBACK (on_click_released), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("The face, its landmarks and the selected map"), -1);

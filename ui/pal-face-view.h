@@ -22,6 +22,13 @@ void          pal_face_view_set_texture   (PalFaceView *self, GdkTexture *textur
  * NULL: none). */
 void          pal_face_view_set_map       (PalFaceView *self, const float *map, int w, int h,
                                            float lo, float hi);
+/* Face boxes drawn numbered (1..) over the face: @boxes holds x, y, w, h
+ * in image pixels for each of @n_boxes (copied; 0: none); @chosen is the
+ * face whose landmarks are shown (-1: none).  Clicking a box away from a
+ * landmark emits "face-activated" (int index). */
+void          pal_face_view_set_faces     (PalFaceView *self, const float *boxes, int n_boxes,
+                                           int chosen);
+int           pal_face_view_get_n_faces   (PalFaceView *self);
 
 /* Properties: "show-landmarks", "show-prior", "show-map" (booleans),
  * "opacity" (0..1), "colormap" (an index into pal_colormap_names()). */

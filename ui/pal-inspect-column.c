@@ -27,7 +27,8 @@ struct _PalInspectColumn
   GtkSpinner        *computing_spinner;
   GtkWidget         *open_button;
   GtkWidget         *error_open_button;
-  GtkWidget         *change_button;
+  GtkWidget         *faceapi_button;
+  GtkMenuButton     *change_button;
   GtkWidget         *close_button;
   GtkLabel          *name_label;
   GtkLabel          *info_label;
@@ -263,7 +264,7 @@ pal_inspect_column_set_exporting (PalInspectColumn *self, gboolean exporting)
 
   /* opacity, not visibility: the picture is taken before a new layout */
   self->exporting = !!exporting;
-  gtk_widget_set_opacity (self->change_button, exporting ? 0.0 : 1.0);
+  gtk_widget_set_opacity (GTK_WIDGET (self->change_button), exporting ? 0.0 : 1.0);
   gtk_widget_set_opacity (self->close_button, exporting ? 0.0 : 1.0);
   for (int k = 0; k < PAL_N_MAPS; k++)
     pal_map_tile_set_selected (self->tiles[k], !exporting && k == self->selected);
@@ -274,6 +275,8 @@ pal_inspect_column_set_slot (PalInspectColumn *self, int slot)
 {
   GVariant *target;
   g_autofree char *title = NULL;
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_autoptr (GMenuItem) open = NULL, faceapi = NULL;
 
   g_return_if_fail (PAL_IS_INSPECT_COLUMN (self));
   g_return_if_fail (slot >= 0 && slot < PAL_INSPECTOR_N_SLOTS);
@@ -282,7 +285,15 @@ pal_inspect_column_set_slot (PalInspectColumn *self, int slot)
   target = g_variant_ref_sink (g_variant_new_int32 (slot));
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->open_button), target);
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->error_open_button), target);
-  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->change_button), target);
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->faceapi_button), target);
+  /* the header's menu: another model from a file, or face-api's */
+  open = g_menu_item_new (_("_Open Model…"), NULL);
+  g_menu_item_set_action_and_target_value (open, "win.open-model", target);
+  g_menu_append_item (menu, open);
+  faceapi = g_menu_item_new (_("Use face-api’s _Expression Network"), NULL);
+  g_menu_item_set_action_and_target_value (faceapi, "inspect.use-faceapi", target);
+  g_menu_append_item (menu, faceapi);
+  gtk_menu_button_set_menu_model (self->change_button, G_MENU_MODEL (menu));
   g_variant_unref (target);
   /* translators: the two model slots are A and B */
   title = g_strdup_printf (_("No Model %s"), slot == 0 ? _("A") : _("B"));
@@ -375,6 +386,7 @@ pal_inspect_column_class_init (PalInspectColumnClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, computing_spinner);
   gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, open_button);
   gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, error_open_button);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, faceapi_button);
   gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, change_button);
   gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, close_button);
   gtk_widget_class_bind_template_child (widget_class, PalInspectColumn, name_label);

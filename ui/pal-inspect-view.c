@@ -7,7 +7,15 @@
  * column per model slot (pal-inspect-column.c).  The view owns the
  * PalInspector that holds the face, the landmarks and the models and
  * computes the maps off the main thread; everything here follows its
- * signals.  Files come from a chooser or are dropped on the page.
+ * signals.  Files come from a chooser or are dropped on the page.  A photo
+ * without landmarks has its faces looked for (pal-face-search.c): one face
+ * gets its landmarks at once, several are drawn as numbered boxes for the
+ * user to pick from.  The face chosen is then cropped to (a square
+ * around its landmarks, pal_inspector_crop_to_face()), so that the models
+ * see the face rather than the whole photo squashed to their input; "Whole
+ * Photo" goes back.  A photo opened with its own .pts is not cropped.  Any
+ * slot can also take face-api's expression network, a real pretrained
+ * model to inspect.
  */
 #include "config.h"
 
@@ -18,6 +26,8 @@
 #include "pal-application.h"
 #include "pal-exec.h"
 #include "pal-export.h"
+#include "pal-faceapi.h"
+#include "pal-face-search.h"
 #include "pal-face-view.h"
 #include "pal-inspect-column.h"
 #include "pal-inspect-view.h"
@@ -29,6 +39,7 @@ struct _PalInspectView
   GtkWidget          parent_instance;
 
   PalInspector      *inspector;
+  PalFaceSearch     *face_search;
   GdkTexture        *face;
   GtkFileChooserNative *chooser;   /* the open dialog, while it is up */
 
@@ -44,6 +55,14 @@ struct _PalInspectView
   GtkStack          *face_stack;
   PalFaceView       *face_view;
   GtkWidget         *notice;
+  GtkLabel          *notice_label;
+  GtkSpinner        *notice_spinner;
+  GtkMenuButton     *faces_button;
+  GtkWidget         *find_faces_button;
+  GtkWidget         *notice_place_button;
+  GtkWidget         *notice_load_button;
+  GtkLabel          *found_label;
+  GtkToggleButton   *whole_photo_toggle;
   GtkLabel          *map_label;
   GtkToggleButton   *landmarks_toggle;
   GtkToggleButton   *prior_toggle;
@@ -62,6 +81,7 @@ struct _PalInspectView
   int                sel_slot;      /* the map over the big face */
   PalMapKind         sel_kind;
   gboolean           syncing;       /* dropdowns being set from the inspector */
+  gboolean           syncing_crop;  /* the Whole Photo toggle being set from it */
 };
 
 G_DEFINE_FINAL_TYPE (PalInspectView, pal_inspect_view, GTK_TYPE_WIDGET)
@@ -313,6 +333,313 @@ on_fig7_clicked (PalInspectView *self)
 
 /* --- the inspector's signals ---------------------------------------------------------- */
 
+/* --- faces found in the photo ------------------------------------------------------ */
+
+static void update_crop_controls (PalInspectView *self);
+static void on_image_changed     (PalInspectView *self);
+
+/* "Face 2 · happy 87 %": the menu item of face @i. */
+static char *
+face_item_label (const PalFace *face, int i)
+{
+  int best = 0;
+
+  for (int k = 1; k < PAL_FACE_N_EXPRESSIONS; k++)
+    if (face->expression[k] > face->expression[best])
+      best = k;
+  if (isnan (face->expression[best]))
+    /* translators: one of the faces found in a photo, numbered from 1 */
+    return g_strdup_printf (_("Face %d"), i + 1);
+  /* translators: a face found in a photo, its most likely expression and
+   * that expression's probability in per cent */
+  return g_strdup_printf (_("Face %d · %s %.0f %%"), i + 1, pal_expression_classes[best],
+                          100.0 * face->expression[best]);
+}
+
+static void
+rebuild_faces_menu (PalInspectView *self, const PalFace *faces, int n_faces)
+{
+  g_autoptr (GMenu) menu = g_menu_new ();
+
+  for (int i = 0; i < n_faces; i++)
+    {
+      g_autofree char *label = face_item_label (&faces[i], i);
+      g_autoptr (GMenuItem) item = g_menu_item_new (label, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "inspect.choose-face",
+                                               g_variant_new_int32 (i));
+      g_menu_append_item (menu, item);
+    }
+  gtk_menu_button_set_menu_model (self->faces_button, G_MENU_MODEL (menu));
+}
+
+/* The notice over a face without landmarks: what the face search is doing
+ * or found, and what the user can do. */
+static void
+update_face_notice (PalInspectView *self)
+{
+  PalFaceSearchState state = pal_face_search_get_state (self->face_search);
+  const GError *error = pal_face_search_get_error (self->face_search);
+  gboolean running = state == PAL_FACE_SEARCH_RUNNING;
+  int n_faces = 0;
+  g_autofree char *text = NULL;
+
+  pal_face_search_get_faces (self->face_search, &n_faces);
+  switch (state)
+    {
+    case PAL_FACE_SEARCH_RUNNING:
+      text = g_strdup (_("Looking for faces…"));
+      break;
+    case PAL_FACE_SEARCH_FAILED:
+      /* translators: the reason follows (a missing model file and how to get it) */
+      text = g_strdup_printf (_("Could not look for faces: %s"), error ? error->message : "?");
+      break;
+    case PAL_FACE_SEARCH_DONE:
+      if (n_faces == 0)
+        text = g_strdup (_("No face found in this photo. Place the 68 landmarks by hand, "
+                           "or load them."));
+      else
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "%d face found: click it to place its landmarks.",
+                                             "%d faces found: click one to place its landmarks.",
+                                             n_faces), n_faces);
+      break;
+    case PAL_FACE_SEARCH_IDLE:
+    default:
+      text = g_strdup (_("This face has no landmarks: the prior, r and inside need them."));
+      break;
+    }
+  gtk_label_set_text (self->notice_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->notice_spinner), running);
+  gtk_spinner_set_spinning (self->notice_spinner, running);
+  gtk_widget_set_visible (GTK_WIDGET (self->faces_button),
+                          state == PAL_FACE_SEARCH_DONE && n_faces > 0);
+  gtk_widget_set_visible (self->find_faces_button,
+                          state == PAL_FACE_SEARCH_IDLE || state == PAL_FACE_SEARCH_FAILED);
+  /* with faces to pick from, the other ways stay below the face */
+  gtk_widget_set_visible (self->notice_place_button,
+                          !(state == PAL_FACE_SEARCH_DONE && n_faces > 0));
+  gtk_widget_set_visible (self->notice_load_button,
+                          !(state == PAL_FACE_SEARCH_DONE && n_faces > 0));
+}
+
+/* The line under the face: how the landmarks were found, while they are
+ * the ones found (the line stays, empty, so the face does not move). */
+static void
+update_found_label (PalInspectView *self)
+{
+  int chosen = pal_face_search_get_chosen (self->face_search);
+  int n_faces = 0;
+  const char *method;
+  g_autofree char *text = NULL;
+
+  pal_face_search_get_faces (self->face_search, &n_faces);
+  gtk_widget_set_visible (GTK_WIDGET (self->found_label),
+                          pal_inspector_get_image (self->inspector) != NULL);
+  if (chosen < 0 || !pal_inspector_get_landmarks (self->inspector))
+    {
+      gtk_label_set_text (self->found_label, "");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->found_label), NULL);
+      return;
+    }
+  method = pal_face_search_get_method (self->face_search) == PAL_LANDMARK_METHOD_FACEAPI
+           ? "face-api" : "dlib";
+  if (n_faces > 1)
+    /* translators: the face's number, the number of faces, the landmark
+     * finder (dlib or face-api) */
+    text = g_strdup_printf (_("Face %d of %d: 68 landmarks found with %s"), chosen + 1, n_faces,
+                            method);
+  else
+    /* translators: the landmark finder (dlib or face-api) */
+    text = g_strdup_printf (_("68 landmarks found with %s"), method);
+  gtk_label_set_text (self->found_label, text);
+  if (n_faces > 1 && pal_inspector_get_crop (self->inspector, NULL))
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->found_label),
+                                 _("Drag a point to correct it, or show the whole photo to "
+                                   "choose another face"));
+  else
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->found_label),
+                                 n_faces > 1 ? _("Drag a point to correct it, or click another "
+                                                 "face’s box to place its landmarks instead")
+                                             : _("Drag a point to correct it"));
+}
+
+static void
+on_face_search_changed (PalInspectView *self)
+{
+  const PalFace *faces;
+  int n_faces = 0;
+
+  faces = pal_face_search_get_faces (self->face_search, &n_faces);
+  /* the boxes are in the photo's pixels: not drawn over the crop */
+  if (pal_face_search_get_state (self->face_search) == PAL_FACE_SEARCH_DONE && n_faces > 1
+      && !pal_inspector_get_crop (self->inspector, NULL))
+    {
+      g_autofree float *boxes = g_new (float, 4 * n_faces);
+
+      for (int i = 0; i < n_faces; i++)
+        memcpy (boxes + 4 * i, faces[i].box, sizeof faces[i].box);
+      pal_face_view_set_faces (self->face_view, boxes, n_faces,
+                               pal_face_search_get_chosen (self->face_search));
+    }
+  else
+    pal_face_view_set_faces (self->face_view, NULL, 0, -1);
+  rebuild_faces_menu (self, faces, n_faces);
+  if (pal_face_search_get_chosen (self->face_search) >= 0)
+    gtk_toggle_button_set_active (self->landmarks_toggle, TRUE);
+  update_face_notice (self);
+  update_found_label (self);
+  update_crop_controls (self);
+}
+
+/* A face was chosen (by the user, or the only one found): the models are
+ * shown that face, cropped from the photo. */
+static void
+on_face_chosen (PalInspectView *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (pal_face_search_get_chosen (self->face_search) < 0
+      || !pal_inspector_get_landmarks (self->inspector))
+    return;
+  if (!pal_inspector_crop_to_face (self->inspector, &error))
+    pal_toast (GTK_WIDGET (self), "%s", error->message);
+}
+
+/* Face @index's landmarks go in the whole photo's pixels, then it is
+ * cropped to (on_face_chosen). */
+static void
+choose_face (PalInspectView *self, int index)
+{
+  pal_inspector_uncrop (self->inspector);
+  pal_face_search_choose (self->face_search, index);
+}
+
+static void
+on_face_activated (PalFaceView *view, int index, PalInspectView *self)
+{
+  pal_inspect_view_choose_face (self, index);
+}
+
+void
+pal_inspect_view_choose_face (PalInspectView *self, int index)
+{
+  int n_faces = 0;
+
+  g_return_if_fail (PAL_IS_INSPECT_VIEW (self));
+
+  pal_face_search_get_faces (self->face_search, &n_faces);
+  g_return_if_fail (index >= 0 && index < n_faces);
+  choose_face (self, index);
+}
+
+PalFaceSearch *
+pal_inspect_view_get_face_search (PalInspectView *self)
+{
+  g_return_val_if_fail (PAL_IS_INSPECT_VIEW (self), NULL);
+
+  return self->face_search;
+}
+
+static void
+choose_face_activated (GtkWidget *widget, const char *action, GVariant *param)
+{
+  PalInspectView *self = PAL_INSPECT_VIEW (widget);
+  int n_faces = 0, index = g_variant_get_int32 (param);
+
+  pal_face_search_get_faces (self->face_search, &n_faces);
+  if (index >= 0 && index < n_faces)
+    choose_face (self, index);
+}
+
+static void
+find_faces_activated (GtkWidget *widget, const char *action, GVariant *param)
+{
+  PalInspectView *self = PAL_INSPECT_VIEW (widget);
+
+  pal_inspector_uncrop (self->inspector);   /* the faces of the photo, not of a crop */
+  pal_face_search_start (self->face_search);
+}
+
+/* --- the crop to the face ------------------------------------------------------- */
+
+/* "Whole Photo": shown while cropped, or while a face found in the photo
+ * could be cropped to; active while the whole photo is shown. */
+static void
+update_crop_controls (PalInspectView *self)
+{
+  gboolean cropped = pal_inspector_get_crop (self->inspector, NULL);
+  gboolean can_crop = pal_face_search_get_chosen (self->face_search) >= 0
+                      && pal_inspector_get_landmarks (self->inspector) != NULL;
+
+  self->syncing_crop = TRUE;
+  gtk_toggle_button_set_active (self->whole_photo_toggle, !cropped);
+  self->syncing_crop = FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (self->whole_photo_toggle), cropped || can_crop);
+}
+
+static void
+on_whole_photo_toggled (PalInspectView *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->syncing_crop)
+    return;
+  if (gtk_toggle_button_get_active (self->whole_photo_toggle))
+    pal_inspector_uncrop (self->inspector);
+  else if (!pal_inspector_crop_to_face (self->inspector, &error))
+    {
+      pal_toast (GTK_WIDGET (self), "%s", error->message);
+      update_crop_controls (self);
+    }
+}
+
+static void
+on_crop_changed (PalInspectView *self)
+{
+  on_image_changed (self);
+  on_face_search_changed (self);   /* the face boxes, the Whole Photo toggle */
+}
+
+/* --- face-api's expression network ------------------------------------------------ */
+
+/* The layer it is shown at by default: dense2 (14 x 14).  Its last spatial
+ * layer, dense3 (7 x 7), is followed only by global average pooling and
+ * the classifier, so Grad is flat there by construction; after dense2 the
+ * last block still follows, so Grad, Grad × Input and Grad-CAM all say
+ * something, at twice the resolution.  The layer menu still has dense3. */
+#define FACEAPI_VIEW_LAYER "dense2"
+
+gboolean
+pal_inspect_view_use_faceapi_model (PalInspectView *self, int slot)
+{
+  g_autoptr (PalModel) model = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_val_if_fail (PAL_IS_INSPECT_VIEW (self), FALSE);
+  g_return_val_if_fail (slot >= 0 && slot < PAL_INSPECTOR_N_SLOTS, FALSE);
+
+  /* a few milliseconds: the weights are small */
+  model = pal_faceapi_load_expression_model (NULL, &error);
+  if (!model)
+    {
+      pal_show_error (GTK_WIDGET (self), _("Could Not Load face-api’s Expression Network"), error);
+      return FALSE;
+    }
+  if (pal_graph_find (pal_model_get_graph (model), FACEAPI_VIEW_LAYER) >= 0)
+    pal_model_set_meta (model, "inspect.layer", FACEAPI_VIEW_LAYER);
+  pal_inspector_set_model (self->inspector, slot, model, _("face-api expression"));
+  return TRUE;
+}
+
+static void
+use_faceapi_activated (GtkWidget *widget, const char *action, GVariant *param)
+{
+  pal_inspect_view_use_faceapi_model (PAL_INSPECT_VIEW (widget), g_variant_get_int32 (param));
+}
+
+/* --- the landmark controls ----------------------------------------------------------- */
+
 static void
 update_landmark_controls (PalInspectView *self)
 {
@@ -320,6 +647,7 @@ update_landmark_controls (PalInspectView *self)
   gboolean landmarks = pal_inspector_get_landmarks (self->inspector) != NULL;
 
   gtk_widget_set_visible (self->notice, image && !landmarks);
+
   gtk_widget_set_sensitive (self->controls, image);
   gtk_widget_set_visible (GTK_WIDGET (self->map_label), image);
   gtk_widget_set_sensitive (self->place_button, image);
@@ -343,12 +671,16 @@ on_image_changed (PalInspectView *self)
     pal_inspect_column_set_face (self->columns[s], self->face);
   gtk_stack_set_visible_child_name (self->face_stack, image ? "face" : "empty");
   update_landmark_controls (self);
+  update_found_label (self);
+  update_crop_controls (self);
 }
 
 static void
 on_landmarks_changed (PalInspectView *self)
 {
   update_landmark_controls (self);
+  update_found_label (self);
+  update_crop_controls (self);
 }
 
 static void
@@ -430,7 +762,10 @@ open_landmarks (PalInspectView *self, const char *path)
   if (!pal_inspector_load_landmarks (self->inspector, path, &error))
     report_file_error (self, path, error);
   else
-    gtk_toggle_button_set_active (self->landmarks_toggle, TRUE);
+    {
+      pal_face_search_choose (self->face_search, -1);
+      gtk_toggle_button_set_active (self->landmarks_toggle, TRUE);
+    }
 }
 
 static void
@@ -652,6 +987,7 @@ on_place_clicked (PalInspectView *self)
 {
   if (!pal_inspector_get_image (self->inspector))
     return;
+  pal_face_search_choose (self->face_search, -1);
   pal_inspector_place_mean_landmarks (self->inspector);
   gtk_toggle_button_set_active (self->landmarks_toggle, TRUE);
   pal_toast (GTK_WIDGET (self), "%s",
@@ -858,6 +1194,12 @@ pal_inspect_view_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->face_search)
+    {
+      g_signal_handlers_disconnect_by_data (self->face_search, self);
+      pal_face_search_cancel (self->face_search);
+    }
+  g_clear_object (&self->face_search);
   if (self->inspector)
     g_signal_handlers_disconnect_by_data (self->inspector, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), PAL_TYPE_INSPECT_VIEW);
@@ -893,6 +1235,14 @@ pal_inspect_view_class_init (PalInspectViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PalInspectView, face_stack);
   gtk_widget_class_bind_template_child (widget_class, PalInspectView, face_view);
   gtk_widget_class_bind_template_child (widget_class, PalInspectView, notice);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, notice_spinner);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, faces_button);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, find_faces_button);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, notice_place_button);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, notice_load_button);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, found_label);
+  gtk_widget_class_bind_template_child (widget_class, PalInspectView, whole_photo_toggle);
   gtk_widget_class_bind_template_child (widget_class, PalInspectView, map_label);
   gtk_widget_class_bind_template_child (widget_class, PalInspectView, landmarks_toggle);
   gtk_widget_class_bind_template_child (widget_class, PalInspectView, prior_toggle);
@@ -916,7 +1266,12 @@ pal_inspect_view_class_init (PalInspectViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_save_landmarks_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_map_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_column_close);
+  gtk_widget_class_bind_template_callback (widget_class, on_whole_photo_toggled);
   gtk_widget_class_bind_template_callback (widget_class, pal_inspect_view_load_demo);
+
+  gtk_widget_class_install_action (widget_class, "inspect.choose-face", "i", choose_face_activated);
+  gtk_widget_class_install_action (widget_class, "inspect.find-faces", NULL, find_faces_activated);
+  gtk_widget_class_install_action (widget_class, "inspect.use-faceapi", "i", use_faceapi_activated);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "inspectview");
@@ -931,6 +1286,7 @@ pal_inspect_view_init (PalInspectView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->inspector = pal_inspector_new ();
+  self->face_search = pal_face_search_new (self->inspector, NULL, NULL);
   self->sel_slot = 0;
   self->sel_kind = PAL_MAP_GI_FIRST;
   pal_face_view_set_inspector (self->face_view, self->inspector);
@@ -968,6 +1324,7 @@ pal_inspect_view_init (PalInspectView *self)
                             G_CALLBACK (on_cam_selected), self);
 
   g_signal_connect_swapped (self->inspector, "image-changed", G_CALLBACK (on_image_changed), self);
+  g_signal_connect_swapped (self->inspector, "crop-changed", G_CALLBACK (on_crop_changed), self);
   g_signal_connect_swapped (self->inspector, "landmarks-changed",
                             G_CALLBACK (on_landmarks_changed), self);
   g_signal_connect_swapped (self->inspector, "models-changed", G_CALLBACK (on_models_changed), self);
@@ -976,6 +1333,13 @@ pal_inspect_view_init (PalInspectView *self)
   g_signal_connect_swapped (self->inspector, "notify::target", G_CALLBACK (on_choice_notify), self);
   g_signal_connect_swapped (self->inspector, "notify::cam-class", G_CALLBACK (on_choice_notify), self);
   g_signal_connect_swapped (self->inspector, "notify::busy", G_CALLBACK (on_busy_notify), self);
+  g_signal_connect_swapped (self->face_search, "notify::state",
+                            G_CALLBACK (on_face_search_changed), self);
+  g_signal_connect_swapped (self->face_search, "notify::chosen",
+                            G_CALLBACK (on_face_search_changed), self);
+  g_signal_connect_swapped (self->face_search, "notify::chosen",
+                            G_CALLBACK (on_face_chosen), self);
+  g_signal_connect (self->face_view, "face-activated", G_CALLBACK (on_face_activated), self);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
@@ -984,6 +1348,7 @@ pal_inspect_view_init (PalInspectView *self)
   gtk_widget_set_visible (self->demo_button, pal_application_get_demo_dir () != NULL);
   rebuild_choices (self);
   on_image_changed (self);
+  on_face_search_changed (self);
   on_busy_notify (self);
   on_style_changed (self);
   refresh (self);

@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 
+#include "pal-face-search.h"
 #include "pal-inspector.h"
 
 G_BEGIN_DECLS
@@ -26,5 +27,13 @@ void          pal_inspect_view_open_model    (PalInspectView *self, int slot);
 void          pal_inspect_view_export        (PalInspectView *self);
 /* The whole comparison to the clipboard as an image. */
 void          pal_inspect_view_copy          (PalInspectView *self);
+
+/* What looks for the faces of a photo opened without landmarks. */
+PalFaceSearch *pal_inspect_view_get_face_search (PalInspectView *self);
+/* Places the landmarks of face @index of those found (as clicking its box). */
+void          pal_inspect_view_choose_face   (PalInspectView *self, int index);
+/* Loads face-api's expression network into @slot (as its menu item does);
+ * a failure is shown in a dialog and gives FALSE. */
+gboolean      pal_inspect_view_use_faceapi_model (PalInspectView *self, int slot);
 
 G_END_DECLS

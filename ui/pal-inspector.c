@@ -31,6 +31,7 @@
 #include <glib/gi18n.h>
 
 #include "pal-inspector.h"
+#include "pal-faces.h"
 #include "pal-augment.h"
 #include "pal-error.h"
 #include "pal-exec.h"
@@ -575,6 +576,8 @@ struct _PalInspector
 
   SharedImage  *image;
   char         *image_path;
+  SharedImage  *photo;                     /* the whole photo while cropped, else NULL */
+  int           crop[4];                   /* x, y, width, height in the photo */
   PalLandmarks  landmarks;
   gboolean      has_landmarks;
   gboolean      landmarks_modified;
@@ -619,6 +622,7 @@ enum {
   IMAGE_CHANGED,
   LANDMARKS_CHANGED,
   MODELS_CHANGED,
+  CROP_CHANGED,
   N_SIGNALS
 };
 
@@ -718,9 +722,10 @@ pal_inspector_take_result (PalInspector *self, Result *res)
 }
 
 /* The layer a request of @slot asks for: the chosen one, else the model's
- * PAL layer, else the other model's (when this one has it; a baseline
- * trained without PAL is then compared at the same place), else NULL (the
- * model's last layer with a map). */
+ * PAL layer, else the layer its metadata "inspect.layer" suggests, else
+ * the other model's PAL layer (when this one has it; a baseline trained
+ * without PAL is then compared at the same place), else NULL (the model's
+ * last layer with a map). */
 static const char *
 effective_layer (PalInspector *self, int slot)
 {
@@ -731,6 +736,9 @@ effective_layer (PalInspector *self, int slot)
     return self->layer;
   layer = pal_model_get_meta (self->models[slot], "pal.layer");
   if (layer)
+    return layer;
+  layer = pal_model_get_meta (self->models[slot], "inspect.layer");
+  if (layer && pal_graph_find (pal_model_get_graph (self->models[slot]), layer) >= 0)
     return layer;
   layer = other ? pal_model_get_meta (other, "pal.layer") : NULL;
   if (layer && pal_graph_find (pal_model_get_graph (self->models[slot]), layer) >= 0)
@@ -819,6 +827,7 @@ pal_inspector_dispose (GObject *object)
       self->wanted[s] = 0;
     }
   g_clear_pointer (&self->image, shared_image_unref);
+  g_clear_pointer (&self->photo, shared_image_unref);
 
   G_OBJECT_CLASS (pal_inspector_parent_class)->dispose (object);
 }
@@ -952,6 +961,9 @@ pal_inspector_class_init (PalInspectorClass *klass)
   signals[MODELS_CHANGED] =
     g_signal_new ("models-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[CROP_CHANGED] =
+    g_signal_new ("crop-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -981,6 +993,7 @@ static void
 set_image (PalInspector *self, PalImage *image, const char *path, const PalLandmarks *lm)
 {
   g_clear_pointer (&self->image, shared_image_unref);
+  g_clear_pointer (&self->photo, shared_image_unref);   /* a new photo: no crop */
   if (image)
     self->image = shared_image_new (image);
   g_free (self->image_path);
@@ -1075,6 +1088,7 @@ pal_inspector_load_landmarks (PalInspector *self, const char *path, GError **err
 
   if (!pal_landmarks_load (path, &lm, error))   /* its errors name the file and line */
     return FALSE;
+  pal_inspector_uncrop (self);   /* the file's points are the photo's */
   self->landmarks = lm;
   self->has_landmarks = TRUE;
   self->landmarks_modified = FALSE;
@@ -1147,7 +1161,20 @@ pal_inspector_save_landmarks (PalInspector *self, const char *path, GError **err
                    _("%s: there are no landmarks to save"), name);
       return FALSE;
     }
-  if (!pal_landmarks_save_pts (&self->landmarks, path, error))
+  if (self->photo)
+    {
+      PalLandmarks lm = self->landmarks;
+
+      /* written in the photo's pixels, where the image path points */
+      for (int i = 0; i < PAL_N_LANDMARKS; i++)
+        {
+          lm.x[i] += self->crop[0];
+          lm.y[i] += self->crop[1];
+        }
+      if (!pal_landmarks_save_pts (&lm, path, error))
+        return FALSE;
+    }
+  else if (!pal_landmarks_save_pts (&self->landmarks, path, error))
     return FALSE;
   self->landmarks_modified = FALSE;
   return TRUE;
@@ -1159,6 +1186,168 @@ pal_inspector_get_landmarks_modified (PalInspector *self)
   g_return_val_if_fail (PAL_IS_INSPECTOR (self), FALSE);
 
   return self->has_landmarks && self->landmarks_modified;
+}
+
+/* --- the crop to the face --------------------------------------------------- */
+
+/* The largest side a crop may have (a square of PAL_IMAGE_MAX_PIXELS). */
+#define CROP_MAX_SIDE 16384
+/* The smallest: landmarks all in one place still give a picture. */
+#define CROP_MIN_SIDE 8
+
+/* Where a crop of @side starting at @o goes along an axis of @size pixels:
+ * moved as little as needed to stay inside, or, larger than the axis, to
+ * cover all of it. */
+static double
+place_crop (double o, int side, int size)
+{
+  if (side <= size)
+    return CLAMP (o, 0.0, (double) (size - side));
+  return CLAMP (o, (double) (size - side), 0.0);
+}
+
+/* The landmarks in the photo's pixels. */
+static void
+photo_landmarks (PalInspector *self, PalLandmarks *lm)
+{
+  *lm = self->landmarks;
+  if (!self->photo)
+    return;
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      lm->x[i] += self->crop[0];
+      lm->y[i] += self->crop[1];
+    }
+}
+
+double
+pal_inspector_get_crop_factor (PalInspector *self)
+{
+  double factor = 0.0;
+
+  g_return_val_if_fail (PAL_IS_INSPECTOR (self), PAL_INSPECTOR_CROP_FACTOR);
+
+  for (int slot = 0; slot < PAL_INSPECTOR_N_SLOTS; slot++)
+    if (self->models[slot])
+      {
+        double f = pal_face_crop_scale (self->models[slot]);
+
+        factor = factor > 0.0 ? MIN (factor, f) : f;
+      }
+  return factor > 0.0 ? factor : PAL_INSPECTOR_CROP_FACTOR;
+}
+
+static int crop_side (PalInspector *self);
+
+gboolean
+pal_inspector_crop_to_face (PalInspector *self, GError **error)
+{
+  const PalImage *photo;
+  PalImage *crop;
+  PalLandmarks lm;
+  float box[4];
+  double big, side_d, ox, oy;
+  int side, x, y;
+
+  g_return_val_if_fail (PAL_IS_INSPECTOR (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!self->image || !self->has_landmarks)
+    {
+      g_set_error_literal (error, PAL_ERROR, PAL_ERROR_INVALID,
+                           self->image ? _("There are no landmarks to crop the face around")
+                                       : _("There is no image to crop"));
+      return FALSE;
+    }
+  photo = (self->photo ? self->photo : self->image)->image;
+  photo_landmarks (self, &lm);
+  pal_landmarks_bounds (&lm, box);
+  big = MAX (box[2] - box[0], box[3] - box[1]) + 1.0;   /* pixels, not centres */
+  side_d = round (pal_inspector_get_crop_factor (self) * big);
+  if (!isfinite (side_d) || side_d > CROP_MAX_SIDE
+      || !isfinite (box[0]) || !isfinite (box[1]))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   _("The landmarks are spread too wide to crop the face around them "
+                     "(the square would be more than %d pixels wide)"), CROP_MAX_SIDE);
+      return FALSE;
+    }
+  side = MAX ((int) side_d, CROP_MIN_SIDE);
+  /* centred on the box: the crop's centre pixel (side - 1) / 2 on the box's */
+  ox = round ((box[0] + box[2]) / 2.0 - (side - 1) / 2.0);
+  oy = round ((box[1] + box[3]) / 2.0 - (side - 1) / 2.0);
+  x = (int) place_crop (ox, side, photo->width);
+  y = (int) place_crop (oy, side, photo->height);
+
+  crop = pal_image_crop (photo, x, y, side, side);   /* outside the photo: black */
+  if (!crop)
+    {
+      g_set_error_literal (error, PAL_ERROR, PAL_ERROR_FAILED, _("Could not crop the image"));
+      return FALSE;
+    }
+  if (!self->photo)
+    self->photo = g_steal_pointer (&self->image);
+  g_clear_pointer (&self->image, shared_image_unref);
+  self->image = shared_image_new (crop);
+  self->crop[0] = x;
+  self->crop[1] = y;
+  self->crop[2] = side;
+  self->crop[3] = side;
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    {
+      self->landmarks.x[i] = lm.x[i] - x;
+      self->landmarks.y[i] = lm.y[i] - y;
+    }
+  g_signal_emit (self, signals[CROP_CHANGED], 0);
+  mark_dirty (self);
+  landmarks_changed (self);
+  return TRUE;
+}
+
+/* The side of the crop pal_inspector_crop_to_face() would make now. */
+static int
+crop_side (PalInspector *self)
+{
+  PalLandmarks lm;
+  float box[4];
+
+  photo_landmarks (self, &lm);
+  pal_landmarks_bounds (&lm, box);
+  return MAX ((int) round (pal_inspector_get_crop_factor (self)
+                           * (MAX (box[2] - box[0], box[3] - box[1]) + 1.0)), CROP_MIN_SIDE);
+}
+
+void
+pal_inspector_uncrop (PalInspector *self)
+{
+  g_return_if_fail (PAL_IS_INSPECTOR (self));
+
+  if (!self->photo)
+    return;
+  photo_landmarks (self, &self->landmarks);
+  g_clear_pointer (&self->image, shared_image_unref);
+  self->image = g_steal_pointer (&self->photo);
+  g_signal_emit (self, signals[CROP_CHANGED], 0);
+  mark_dirty (self);
+  landmarks_changed (self);
+}
+
+gboolean
+pal_inspector_get_crop (PalInspector *self, int rect[4])
+{
+  g_return_val_if_fail (PAL_IS_INSPECTOR (self), FALSE);
+
+  if (rect && self->photo)
+    memcpy (rect, self->crop, sizeof self->crop);
+  else if (rect)
+    {
+      const PalImage *image = pal_inspector_get_image (self);
+
+      rect[0] = rect[1] = 0;
+      rect[2] = image ? image->width : 0;
+      rect[3] = image ? image->height : 0;
+    }
+  return self->photo != NULL;
 }
 
 float *
@@ -1199,6 +1388,9 @@ set_model (PalInspector *self, int slot, PalModel *model, const char *name, cons
   self->model_paths[slot] = g_strdup (path);
   self->dirty[slot] = TRUE;
   g_signal_emit (self, signals[MODELS_CHANGED], 0);
+  /* the crop frames the face as the models now loaded want it */
+  if (self->photo && self->crop[2] != crop_side (self))
+    (void) pal_inspector_crop_to_face (self, NULL);
   schedule (self);
 }
 

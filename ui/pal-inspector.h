@@ -96,6 +96,51 @@ gboolean      pal_inspector_save_landmarks (PalInspector *self, const char *path
 /* TRUE when the landmarks changed since they were loaded or saved. */
 gboolean      pal_inspector_get_landmarks_modified (PalInspector *self);
 
+/* --- the crop to the face ------------------------------------------------- */
+
+/* The side of the crop's square over the larger side of the landmarks'
+ * bounding box, with no model loaded: the whole face with a margin of 30 %
+ * of its size on each side (forehead, chin, a little hair), much as the
+ * datasets' face crops frame a face. */
+#define PAL_INSPECTOR_CROP_FACTOR 1.6
+
+/* The factor the crop uses: the smallest pal_face_crop_scale() of the
+ * models loaded (1.2 when face-api's expression net is one of them: the
+ * framing it was trained on), else PAL_INSPECTOR_CROP_FACTOR.  Loading or
+ * clearing a model while cropped crops again with the new factor. */
+double        pal_inspector_get_crop_factor (PalInspector *self);
+
+/* Replaces the image by a square crop around the current landmarks, of side
+ * pal_inspector_get_crop_factor() times the larger side of their bounding box
+ * (pal_landmarks_bounds), centred on it.  The square moves as little as
+ * needed to stay inside the photo; only when it is larger than the photo
+ * along an axis (or the landmarks lie outside it) does it leave the photo,
+ * and what lies outside is black (no pixel is invented).  The landmarks
+ * are shifted into the crop, the maps are computed again for it.  The
+ * photo and the crop's rectangle are kept: pal_inspector_uncrop() goes
+ * back.  Cropping again while cropped crops the photo afresh around the
+ * current landmarks.  The image path stays the photo's.
+ *
+ * While cropped, pal_inspector_get_image() is the crop and every landmark
+ * function (get, set, move, place, the prior) works in the crop's pixels,
+ * except pal_inspector_load_landmarks() and pal_inspector_save_landmarks():
+ * a landmark file belongs to the photo, so loading one goes back to the
+ * whole photo first, and saving writes the landmarks in the photo's
+ * pixels (mapped back).  A new image forgets the crop.
+ *
+ * Emits "crop-changed", then "landmarks-changed"; not "image-changed" (the
+ * photo is the same, so e.g. its faces are not looked for again).  Fails
+ * without an image or landmarks, or when the square would be too large. */
+gboolean      pal_inspector_crop_to_face   (PalInspector *self, GError **error);
+/* Goes back to the whole photo, the landmarks (including any moved
+ * meanwhile) mapped back into it.  Does nothing when not cropped. */
+void          pal_inspector_uncrop         (PalInspector *self);
+/* TRUE when cropped; @rect (may be NULL) gets the crop's x, y, width and
+ * height in the photo's pixels (x and y may be negative when the square
+ * leaves the photo), or 0, 0 and the image's size (0 x 0 without one)
+ * when not cropped. */
+gboolean      pal_inspector_get_crop       (PalInspector *self, int rect[4]);
+
 /* The prior heatmap over the whole image at @width x @height (e.g. the
  * displayed size), with the current sigma and noise; NULL without
  * landmarks.  Free with g_free(). */
@@ -120,7 +165,10 @@ char        **pal_inspector_list_classes   (PalInspector *self);
 
 /* --- the choices (also GObject properties of the same names) ------------ */
 
-/* "layer": node name; NULL or "" means each model's own PAL layer. */
+/* "layer": node name; NULL or "" means each model's own PAL layer (its
+ * metadata "pal.layer"; for a model trained without PAL, the layer its
+ * metadata "inspect.layer" suggests, else the other model's PAL layer when
+ * it has one of that name, else its last layer with a map). */
 void          pal_inspector_set_layer      (PalInspector *self, const char *layer);
 const char   *pal_inspector_get_layer      (PalInspector *self);
 /* "target": PAL_TARGET_SUM (-1) or a class index. */
@@ -158,6 +206,7 @@ void          pal_inspector_wait           (PalInspector *self, GMainContext *co
  *   "results-changed" (int slot)    a new result (or error) for @slot
  *   "image-changed"   ()            image replaced
  *   "landmarks-changed" ()          landmarks set, moved, cleared
+ *   "crop-changed"    ()            cropped to the face or back to the photo
  *   "models-changed"  ()            a slot's model loaded or cleared
  * and notify:: for every property (layer, target, cam-class, c1, sigma,
  * noise, inside, busy). */
