@@ -281,11 +281,26 @@ pal_arch_parse (const char *text, GError **error)
           g_set_error (error, PAL_ERROR, PAL_ERROR_ARCH, "line %d: %s", lineno, local->message);
           return NULL;
         }
+      if (pal_graph_get_n_floats (g) > PAL_ARCH_MAX_PARAMS)
+        {
+          g_set_error (error, PAL_ERROR, PAL_ERROR_ARCH,
+                       "line %d: %s '%s' brings the parameters to %" G_GSIZE_FORMAT
+                       ", over the limit of %u (1 GiB of floats)", lineno, tok[0], n.name,
+                       pal_graph_get_n_floats (g), (guint) PAL_ARCH_MAX_PARAMS);
+          return NULL;
+        }
     }
   if (pal_graph_get_n_nodes (g) < 2)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_ARCH,
                    "the architecture needs an input and at least one layer");
+      return NULL;
+    }
+  if (pal_graph_get_n_classes (g) > PAL_ARCH_MAX_CLASSES)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_ARCH,
+                   "the last node gives %d logits, over the limit of %d classes",
+                   pal_graph_get_n_classes (g), PAL_ARCH_MAX_CLASSES);
       return NULL;
     }
   return g_steal_pointer (&g);

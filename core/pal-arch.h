@@ -29,6 +29,13 @@
 
 G_BEGIN_DECLS
 
+/* An architecture with more parameters than this is refused by
+ * pal_arch_parse() before anything is allocated for them: 1 GiB of floats
+ * (vgg16 at 224 x 224 has 134 M). */
+#define PAL_ARCH_MAX_PARAMS (1u << 28)
+/* ... and one whose last node gives more logits than this. */
+#define PAL_ARCH_MAX_CLASSES 100000
+
 /* Parses @text; errors name the line ("line 4: conv 'conv2': ..."). */
 PalGraph   *pal_arch_parse         (const char *text, GError **error);
 

@@ -2,6 +2,7 @@
  * validation splits and class-balanced sampling (see pal-dataset.h and
  * docs/DATASETS.md) */
 #include "pal-dataset.h"
+#include "pal-dataset-private.h"
 
 #include "pal-error.h"
 #include "pal-model.h"
@@ -110,6 +111,10 @@ typedef struct
   const PalDatasetOptions *opt;
   GArray                  *lm_index;   /* int per sample: index into landmarks, or -1 */
   GString                 *scratch;
+  /* pal_dataset_parse_text(): the label files' text, in place of the files */
+  gboolean                 in_memory;
+  const char              *text, *plus_text;
+  gsize                    text_len, plus_len;
 } Builder;
 
 /* Records a broken row.  Returns FALSE (with @error set) when the options
@@ -451,6 +456,22 @@ map_file (const char *path, const char **data, gsize *len, GError **error)
   return mf;
 }
 
+/* The text of label file @path: mapped into *@mf, or in memory the text
+ * given to pal_dataset_parse_text() (@plus: FER+'s votes). */
+static gboolean
+label_text (Builder *b, gboolean plus, const char *path, GMappedFile **mf,
+            const char **data, gsize *len, GError **error)
+{
+  if (b->in_memory)
+    {
+      *data = plus ? b->plus_text : b->text;
+      *len = plus ? b->plus_len : b->text_len;
+      return TRUE;
+    }
+  *mf = map_file (path, data, len, error);
+  return *mf != NULL;
+}
+
 /* The header line (the first non-blank line), split. */
 static gboolean
 read_header (LineReader *r, const char *file, Field *f, int *n, GError **error)
@@ -515,7 +536,7 @@ read_rafdb (Builder *b, GError **error)
   lm_dir = opt->landmarks_dir ? g_strdup (opt->landmarks_dir)
                               : g_build_filename (ds->root, "Landmarks", NULL);
 
-  if (!(mf = map_file (file, &data, &len, error)))
+  if (!label_text (b, FALSE, file, &mf, &data, &len, error))
     return FALSE;
   line_reader_init (&r, data, len);
   while (line_reader_next (&r, &s, &slen))
@@ -633,7 +654,7 @@ read_affectnet_csv (Builder *b, const char *file, PalSplit split, const char *im
   int col[N_COLS], n_header;
   LineReader r;
 
-  if (!(mf = map_file (file, &data, &len, error)))
+  if (!label_text (b, FALSE, file, &mf, &data, &len, error))
     return FALSE;
   line_reader_init (&r, data, len);
   if (!read_header (&r, file, f, &n_header, error)
@@ -744,6 +765,8 @@ read_affectnet (Builder *b, GError **error)
     ? g_strdup (b->opt->image_dir)
     : g_build_filename (ds->root, "Manually_Annotated_Images", NULL);
 
+  if (b->in_memory)
+    return read_affectnet_csv (b, "training.csv", PAL_SPLIT_TRAIN, image_dir, error);
   if (!train && !val)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_IO,
@@ -814,7 +837,7 @@ read_ferplus (Builder *b, const char *file, GArray *rows, GError **error)
 
   for (guint k = 0; k < N_FERPLUS_VOTES; k++)
     names[k] = ferplus_columns[k].column;
-  if (!(mf = map_file (file, &data, &len, error)))
+  if (!label_text (b, TRUE, file, &mf, &data, &len, error))
     return FALSE;
   line_reader_init (&r, data, len);
   if (!read_header (&r, file, f, &n_header, error)
@@ -893,7 +916,7 @@ read_fer2013 (Builder *b, gboolean ferplus, GError **error)
         return FALSE;
     }
 
-  if (!(mf = map_file (file, &data, &len, error)))
+  if (!label_text (b, FALSE, file, &mf, &data, &len, error))
     return FALSE;
   line_reader_init (&r, data, len);
   if (!read_header (&r, file, f, &n_header, error)
@@ -1265,25 +1288,14 @@ dataset_free (PalDataset *ds)
   g_free (ds);
 }
 
-PalDataset *
-pal_dataset_open (const char *root, PalDatasetFormat format,
-                  const PalDatasetOptions *opt, GError **error)
+/* Reads the label files as @builder (its text fields set) says. */
+static PalDataset *
+dataset_build (const Builder *builder, const char *root, PalDatasetFormat format,
+               const PalDatasetOptions *opt, GError **error)
 {
-  static const PalDatasetOptions defaults = { 0 };
   PalDataset *ds;
-  Builder b = { 0 };
+  Builder b = *builder;
   gboolean ok = FALSE;
-
-  g_return_val_if_fail (root != NULL, NULL);
-  if (!opt)
-    opt = &defaults;
-  if (!g_file_test (root, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a folder", root);
-      return NULL;
-    }
-  if (format == PAL_DATASET_AUTO)
-    format = pal_dataset_detect (root);
 
   ds = g_new0 (PalDataset, 1);
   g_atomic_ref_count_init (&ds->ref);
@@ -1354,6 +1366,56 @@ pal_dataset_open (const char *root, PalDatasetFormat format,
       return NULL;
     }
   return ds;
+}
+
+PalDataset *
+pal_dataset_open (const char *root, PalDatasetFormat format,
+                  const PalDatasetOptions *opt, GError **error)
+{
+  static const PalDatasetOptions defaults = { 0 };
+  Builder b = { 0 };
+
+  g_return_val_if_fail (root != NULL, NULL);
+  if (!opt)
+    opt = &defaults;
+  if (!g_file_test (root, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a folder", root);
+      return NULL;
+    }
+  if (format == PAL_DATASET_AUTO)
+    format = pal_dataset_detect (root);
+  return dataset_build (&b, root, format, opt, error);
+}
+
+PalDataset *
+pal_dataset_parse_text (PalDatasetFormat format, const char *root,
+                        const char *text, gsize len,
+                        const char *plus_text, gsize plus_len,
+                        const PalDatasetOptions *opt, GError **error)
+{
+  static const PalDatasetOptions defaults = { 0 };
+  Builder b = { 0 };
+
+  g_return_val_if_fail (root != NULL, NULL);
+  g_return_val_if_fail (text != NULL || len == 0, NULL);
+  g_return_val_if_fail (plus_text != NULL || plus_len == 0, NULL);
+  if (format != PAL_DATASET_RAFDB && format != PAL_DATASET_AFFECTNET
+      && format != PAL_DATASET_FER2013 && format != PAL_DATASET_FERPLUS)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   "%s: no label file to parse for the %s format", root,
+                   pal_dataset_format_name (format));
+      return NULL;
+    }
+  if (!opt)
+    opt = &defaults;
+  b.in_memory = TRUE;
+  b.text = text;
+  b.text_len = len;
+  b.plus_text = plus_text;
+  b.plus_len = plus_len;
+  return dataset_build (&b, root, format, opt, error);
 }
 
 PalDataset *

@@ -109,6 +109,16 @@ set_truncated (GError **error, const char *name)
 /* ------------------------------------------------------------------------ */
 
 /* libjpeg's error manager, extended with a way back and what was seen. */
+/* What libjpeg may allocate for one file (a progressive file keeps all its
+ * coefficients, about 3 bytes a pixel in colour). */
+#define JPEG_MAX_MEMORY (1u << 30)
+
+/* Even a JPEG of one flat colour needs some bits per 8 x 8 block: more
+ * pixels than this per byte of file (above JPEG_SMALL_PIXELS) is a header
+ * that claims what the data cannot hold. */
+#define JPEG_MAX_PIXELS_PER_BYTE 1024u
+#define JPEG_SMALL_PIXELS        (1u << 24)
+
 typedef struct
 {
   struct jpeg_error_mgr pub;
@@ -123,7 +133,13 @@ jpeg_error_exit_cb (j_common_ptr cinfo)
 {
   JpegError *err = (JpegError *) cinfo->err;
 
-  (*cinfo->err->format_message) (cinfo, err->message);
+  /* past max_memory_to_use libjpeg asks for a backing store */
+  if (cinfo->err->msg_code == JERR_NO_BACKING_STORE)
+    g_snprintf (err->message, sizeof err->message,
+                "decoding it needs more than the limit of %u MiB",
+                JPEG_MAX_MEMORY >> 20);
+  else
+    (*cinfo->err->format_message) (cinfo, err->message);
   longjmp (err->jump, 1);
 }
 
@@ -217,11 +233,23 @@ load_jpeg (const guint8 *data, gsize len, const char *name, GError **error)
     }
 
   jpeg_create_decompress (&cinfo);
+  cinfo.mem->max_memory_to_use = JPEG_MAX_MEMORY;
   jpeg_mem_src (&cinfo, data, (unsigned long) len);
   jpeg_read_header (&cinfo, TRUE);
 
   if (!check_size (cinfo.image_width, cinfo.image_height, name, error))
     {
+      jpeg_destroy_decompress (&cinfo);
+      return NULL;
+    }
+  guint64 pixels = (guint64) cinfo.image_width * cinfo.image_height;
+  if (pixels > JPEG_SMALL_PIXELS && pixels > (guint64) len * JPEG_MAX_PIXELS_PER_BYTE)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
+                   "%s: %u x %u pixels from a JPEG file of %" G_GSIZE_FORMAT " bytes, "
+                   "more than the limit of %u pixels a byte: truncated or corrupt",
+                   name, (guint) cinfo.image_width, (guint) cinfo.image_height, len,
+                   JPEG_MAX_PIXELS_PER_BYTE);
       jpeg_destroy_decompress (&cinfo);
       return NULL;
     }
@@ -311,6 +339,9 @@ load_jpeg (const guint8 *data, gsize len, const char *name, GError **error)
 /* PNG                                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* The most deflate can expand its input. */
+#define PNG_MAX_INFLATE 1032u
+
 /* libpng's I/O and error pointer, for reading and for writing. */
 typedef struct
 {
@@ -392,6 +423,19 @@ load_png (const guint8 *data, gsize len, const char *name, GError **error)
   if (!check_size (width, height, name, error))
     {
       png_destroy_read_struct (&png, &info, NULL);
+      return NULL;
+    }
+  /* Deflate expands at most 1032 times: refuse a header that claims more
+   * pixels than the file can hold before they are allocated. */
+  guint64 raw = (guint64) height * (png_get_rowbytes (png, info) + 1);
+  if (raw > (guint64) len * PNG_MAX_INFLATE)
+    {
+      png_destroy_read_struct (&png, &info, NULL);
+      g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
+                   "%s: %u x %u pixels cannot come from a PNG file of %"
+                   G_GSIZE_FORMAT " bytes (deflate expands at most %u times): "
+                   "truncated or corrupt", name, (guint) width, (guint) height, len,
+                   PNG_MAX_INFLATE);
       return NULL;
     }
 

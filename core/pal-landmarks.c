@@ -546,21 +546,44 @@ pal_landmarks_load (const char *path, PalLandmarks *out, GError **error)
   g_autofree char *text = read_small_file (path, &len, error);
   if (text == NULL)
     return FALSE;
+  return pal_landmarks_parse (text, len, path, out, error);
+}
 
-  LineReader r = { path, text, 0 };
+gboolean
+pal_landmarks_parse (const char *text, gsize len, const char *name, PalLandmarks *out,
+                     GError **error)
+{
+  g_return_val_if_fail (text != NULL || len == 0, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (len > MAX_FILE_SIZE)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
+                   "%s: too large for a landmark file (the limit is 1 MiB)", name);
+      return FALSE;
+    }
+
+  /* a writable, NUL-terminated copy: the lines are split in place */
+  g_autofree char *copy = g_malloc (len + 1);
+  if (len > 0)
+    memcpy (copy, text, len);
+  copy[len] = '\0';
+
+  LineReader r = { name, copy, 0 };
 
   /* a NUL byte would end a line early: refuse it, naming its line */
-  const char *nul = memchr (text, '\0', len);
+  const char *nul = memchr (copy, '\0', len);
   if (nul != NULL)
     {
       r.lineno = 1;
-      for (const char *p = text; p < nul; p++)
+      for (const char *p = copy; p < nul; p++)
         r.lineno += *p == '\n';
       set_parse_error (error, &r, TRUE, "unexpected NUL byte");
       return FALSE;
     }
   /* a UTF-8 byte order mark is not part of the first line */
-  if (g_str_has_prefix (text, "\xEF\xBB\xBF"))
+  if (g_str_has_prefix (copy, "\xEF\xBB\xBF"))
     r.next += 3;
 
   /* the format: .pts if the first non-blank line starts with "version" */

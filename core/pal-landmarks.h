@@ -23,6 +23,10 @@ typedef struct {
  * "x y" lines, recognised by content.  Anything but 68 finite points is an
  * error naming the file and the line. */
 gboolean pal_landmarks_load          (const char *path, PalLandmarks *out, GError **error);
+/* The same from @len bytes of @text (need not be NUL-terminated); @name
+ * goes into messages. */
+gboolean pal_landmarks_parse         (const char *text, gsize len, const char *name,
+                                      PalLandmarks *out, GError **error);
 /* AffectNet's facial_landmarks field: "x0;y0;x1;y1;...;x67;y67".
  * @name and @line go into messages. */
 gboolean pal_landmarks_parse_affectnet (const char *text, PalLandmarks *out,

@@ -1,5 +1,6 @@
 /* pal-model-io.c: model <-> safetensors */
 #include "pal-model-io.h"
+#include "pal-arch.h"
 #include "pal-error.h"
 #include "pal-safetensors.h"
 
@@ -7,6 +8,9 @@
 #include <string.h>
 
 #define FORMAT_TAG "pal-studio-model/1"
+/* Parameters up to this size are allocated before the file is known to
+ * hold them all. */
+#define MODEL_CHECK_BYTES (16u << 20)
 
 static char *
 classes_to_json (PalModel *model)
@@ -95,6 +99,31 @@ bad:
   return FALSE;
 }
 
+/* The parameter count of @arch as pal_model_new() reads it (a built-in
+ * NAME or NAME@SIZE, or the text), without allocating them; 0 if it does
+ * not parse (pal_model_new() then says why). */
+static gsize
+arch_n_floats (const char *arch)
+{
+  g_autofree char *text = NULL;
+
+  if (strchr (arch, '\n') == NULL)
+    {
+      const char *at = strchr (arch, '@');
+      g_autofree char *name = at ? g_strndup (arch, at - arch) : g_strdup (arch);
+      char *end = NULL;
+      gint64 size = at ? g_ascii_strtoll (at + 1, &end, 10) : 0;
+
+      if ((at && (end == at + 1 || *end != '\0')) || size < 0 || size > G_MAXINT)
+        return 0;
+      text = pal_arch_builtin_text (name, (int) size, 0, NULL);
+      if (!text)
+        return 0;
+    }
+  g_autoptr (PalGraph) graph = pal_arch_parse (text ? text : arch, NULL);
+  return graph ? pal_graph_get_n_floats (graph) : 0;
+}
+
 PalModel *
 pal_model_load (const char *path, const char *arch, GError **error)
 {
@@ -119,6 +148,22 @@ pal_model_load (const char *path, const char *arch, GError **error)
       g_set_error (error, PAL_ERROR, PAL_ERROR_ARCH,
                    "%s holds weights without an architecture: name one "
                    "(for example --arch bench-vgg)", path);
+      return NULL;
+    }
+  /* The file's own architecture: a large one with more weights than the
+   * file holds is refused before they are allocated (a small one goes on,
+   * for the message naming the missing tensor). */
+  guint64 have = 0;
+  for (guint i = 0; i < pal_safetensors_get_n_tensors (st); i++)
+    have += pal_safetensors_get_nth (st, i)->nbytes;
+  gsize need = arch ? 0 : arch_n_floats (file_arch);
+  if ((guint64) need * sizeof (float) > have
+      && (guint64) need * sizeof (float) > MODEL_CHECK_BYTES)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_SHAPE,
+                   "%s: the architecture has %" G_GSIZE_FORMAT " parameters (%"
+                   G_GUINT64_FORMAT " bytes) but the file holds %" G_GUINT64_FORMAT
+                   " bytes of tensors", path, need, (guint64) need * sizeof (float), have);
       return NULL;
     }
   model = pal_model_new (arch ? arch : file_arch, &local);

@@ -71,7 +71,7 @@ shape_size (int ndim, const gint64 *shape, guint elsize,
 struct _PalSafetensors
 {
   char         *path;
-  GMappedFile  *file;
+  GBytes       *bytes;      /* the file's contents (a mapping, or memory) */
   PalStTensor  *tensors;    /* n_tensors, sorted by data offset */
   guint         n_tensors;
   GStringChunk *names;      /* storage of the tensor names */
@@ -465,9 +465,19 @@ pal_safetensors_open (const char *path, GError **error)
                 local->message);
       return NULL;
     }
+  g_autoptr(GBytes) bytes = g_mapped_file_get_bytes (file);
 
-  gsize len = g_mapped_file_get_length (file);
-  const guint8 *base = (const guint8 *) g_mapped_file_get_contents (file);
+  return pal_safetensors_open_bytes (bytes, path, error);
+}
+
+PalSafetensors *
+pal_safetensors_open_bytes (GBytes *bytes, const char *path, GError **error)
+{
+  g_return_val_if_fail (bytes != NULL && path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  gsize len = 0;
+  const guint8 *base = g_bytes_get_data (bytes, &len);
   if (len < 8)
     {
       st_error (error, path, PAL_SAFETENSORS_ERROR_FORMAT,
@@ -504,7 +514,7 @@ pal_safetensors_open (const char *path, GError **error)
 
   g_autoptr(PalSafetensors) st = g_new0 (PalSafetensors, 1);
   st->path = g_strdup (path);
-  st->file = g_steal_pointer (&file);
+  st->bytes = g_bytes_ref (bytes);
   st->names = g_string_chunk_new (256);
   st->index = g_hash_table_new (g_str_hash, g_str_equal);
   st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -554,7 +564,7 @@ pal_safetensors_free (PalSafetensors *st)
   g_clear_pointer (&st->index, g_hash_table_unref);
   g_clear_pointer (&st->names, g_string_chunk_free);
   g_free (st->tensors);
-  g_clear_pointer (&st->file, g_mapped_file_unref);
+  g_clear_pointer (&st->bytes, g_bytes_unref);
   g_free (st->path);
   g_free (st);
 }

@@ -116,6 +116,22 @@ PalSafetensors    *pal_safetensors_open               (const char *path,
                                                         GError    **error);
 
 /**
+ * pal_safetensors_open_bytes:
+ * @bytes: the contents of a safetensors file.
+ * @path: the name used in messages (and returned by
+ *   pal_safetensors_get_path()).
+ * @error: return location for a #GError, or %NULL.
+ *
+ * The same as pal_safetensors_open() for a file already in memory; the
+ * result keeps a reference to @bytes.
+ *
+ * Returns: (transfer full) (nullable): the open file, or %NULL with @error set.
+ */
+PalSafetensors    *pal_safetensors_open_bytes         (GBytes     *bytes,
+                                                        const char *path,
+                                                        GError    **error);
+
+/**
  * pal_safetensors_free:
  * @st: (nullable): an open file.
  *

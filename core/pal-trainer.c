@@ -403,8 +403,28 @@ pal_train_config_load_keyfile (PalTrainConfig *cfg, GKeyFile *kf, GError **error
               return FALSE;
             }
           /* g_key_file_get_string unescapes; booleans and numbers are read
-           * by our own parser so that every setting reads alike */
-          value = g_key_file_get_string (kf, groups[g], keys[k], error);
+           * by our own parser so that every setting reads alike.  On a bad
+           * escape it sets the error and still returns the value read so
+           * far: the error decides. */
+          g_autoptr (GError) local = NULL;
+          g_autofree char *raw = g_key_file_get_value (kf, groups[g], keys[k], NULL);
+          /* GLib 2.74 sets its error twice for a bad escape followed by a
+           * backslash at the end: check the escapes first */
+          for (const char *p = raw; p && *p; p++)
+            if (*p == '\\' && (*++p == '\0' || !strchr ("sntr\\", *p)))
+              {
+                g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                             "[%s] %s: invalid escape sequence in '%s'", groups[g],
+                             keys[k], raw);
+                return FALSE;
+              }
+          value = g_key_file_get_string (kf, groups[g], keys[k], &local);
+          if (local != NULL)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local), "[%s] %s: ",
+                                          groups[g], keys[k]);
+              return FALSE;
+            }
           if (!value || !setting_parse (cfg, s, g_strstrip (value), error))
             return FALSE;
         }

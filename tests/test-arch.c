@@ -551,6 +551,31 @@ test_fuzz (void)
   g_assert_cmpint (failed, >, 0);
 }
 
+/* Parameters past PAL_ARCH_MAX_PARAMS are refused by the parser, before
+ * anything is allocated for them (found by fuzz-arch). */
+static void
+test_text_too_many_params (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalGraph) g = pal_arch_parse ("input data shape=3x8x8\n"
+                                           "conv c1 out=2048 k=9 pad=4\n"
+                                           "conv c2 out=8192 k=5 pad=2\n"
+                                           "gap g\n"
+                                           "linear fc out=7\n", &error);
+
+  g_assert_null (g);
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_ARCH);
+  g_assert_nonnull (strstr (error->message, "line 3: conv 'c2'"));
+  g_assert_nonnull (strstr (error->message, "limit of 268435456"));
+
+  /* a class name is allocated per logit (found by fuzz-arch) */
+  g_clear_error (&error);
+  g_assert_null (pal_arch_parse ("input data shape=1x4x4\nflatten f\n"
+                                 "linear fc out=100001 bias=0\n", &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_ARCH);
+  g_assert_nonnull (strstr (error->message, "100001 logits, over the limit of 100000"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -562,6 +587,7 @@ main (int argc, char **argv)
   g_test_add_func ("/arch/text/custom", test_text_custom);
   g_test_add_func ("/arch/text/errors", test_text_errors);
   g_test_add_func ("/arch/text/structure-errors", test_text_structure_errors);
+  g_test_add_func ("/arch/text/too-many-params", test_text_too_many_params);
   g_test_add_func ("/arch/attribution-node", test_attribution_node);
   g_test_add_func ("/arch/grad-is-flat", test_grad_is_flat);
   g_test_add_func ("/arch/fuzz", test_fuzz);

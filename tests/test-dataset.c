@@ -3,6 +3,7 @@
  * Every fixture is written by the test into a scratch directory: label
  * files as text, images as tiny PNG / JPEG files. */
 #include "pal-dataset.h"
+#include "pal-dataset-private.h"
 #include "pal-error.h"
 #include "pal-model.h"
 
@@ -1139,6 +1140,35 @@ test_balanced (void)
   g_assert_null (pal_balanced_sampler_new (ds, PAL_SPLIT_VAL, 1));
 }
 
+/* pal_dataset_parse_text(): a label file in memory, read as the file. */
+static void
+test_parse_text (void)
+{
+  static const char raf[] = "train_1.jpg 4\ntest_2.jpg 7\nbad 3 4\n";
+  g_autoptr (GError) error = NULL;
+  PalDataset *ds;
+  int n_issues;
+
+  ds = pal_dataset_parse_text (PAL_DATASET_RAFDB, "/nonexistent", raf, strlen (raf),
+                               NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pal_dataset_get_n (ds), ==, 2);
+  g_assert_cmpint (pal_dataset_get (ds, 0)->label, ==, 1);
+  g_assert_cmpint (pal_dataset_get (ds, 1)->split, ==, PAL_SPLIT_TEST);
+  g_assert_cmpint (pal_dataset_get_n_skipped (ds, PAL_SKIP_FIELD_COUNT), ==, 1);
+  pal_dataset_get_issues (ds, &n_issues);
+  g_assert_cmpint (n_issues, ==, 1);
+  pal_dataset_unref (ds);
+
+  g_assert_null (pal_dataset_parse_text (PAL_DATASET_FER2013, "/nonexistent", "", 0,
+                                         NULL, 0, NULL, &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_PARSE);
+  g_clear_error (&error);
+  g_assert_null (pal_dataset_parse_text (PAL_DATASET_FOLDER, "/nonexistent", "", 0,
+                                         NULL, 0, NULL, &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_INVALID);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1151,6 +1181,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/dataset/rafdb", test_rafdb);
   g_test_add_func ("/dataset/rafdb/broken", test_rafdb_broken);
+  g_test_add_func ("/dataset/parse-text", test_parse_text);
   g_test_add_func ("/dataset/affectnet", test_affectnet);
   g_test_add_func ("/dataset/affectnet/broken", test_affectnet_broken);
   g_test_add_func ("/dataset/fer2013", test_fer2013);

@@ -777,6 +777,13 @@ test_load_huge (void)
   j[sof + 8] = 16385 & 0xFF;
   assert_load_data_fails (j, len, "over.jpg", PAL_ERROR_UNSUPPORTED, "too large");
 
+  /* Within the limit but far more pixels than the file can hold: refused
+   * before they are allocated (found by fuzz-image). */
+  j[sof + 7] = 16384 >> 8;
+  j[sof + 8] = 16384 & 0xFF;
+  assert_load_data_fails (j, len, "claims.jpg", PAL_ERROR_PARSE,
+                          "16384 x 16384 pixels from a JPEG file of");
+
   g_autofree char *png_path = g_build_filename (dir, "huge.png", NULL);
   g_assert_true (pal_image_save_png (img, png_path, NULL));
   g_autoptr(GBytes) png = read_bytes (png_path);
@@ -788,6 +795,14 @@ test_load_huge (void)
   put_be32 (p + 29, crc32_png (p + 12, 17));
   write_bytes (png_path, p, len);
   assert_load_fails (png_path, PAL_ERROR_UNSUPPORTED, "too large (60000 x 60000");
+
+  /* Within the limit but more than deflate can expand the file to
+   * (found by fuzz-image). */
+  put_be32 (p + 16, 16384);
+  put_be32 (p + 20, 16384);
+  put_be32 (p + 29, crc32_png (p + 12, 17));
+  assert_load_data_fails (p, len, "claims.png", PAL_ERROR_PARSE,
+                          "16384 x 16384 pixels cannot come from a PNG file");
 
   /* Past libpng's default limit of 1000000 a side but within ours: no
    * size error; the image data is then too short. */

@@ -1197,6 +1197,32 @@ find_data_dir (void)
   return g_build_filename (build_root, src_dir, "data", "landmarks", NULL);
 }
 
+/* pal_landmarks_parse(): text in memory, without a final NUL, reads as
+ * the file does. */
+static void
+test_parse_memory (void)
+{
+  GString *s = g_string_new ("version: 1\nn_points: 68\n{\n");
+  g_autoptr (GError) error = NULL;
+  PalLandmarks lm;
+
+  for (int i = 0; i < PAL_N_LANDMARKS; i++)
+    g_string_append_printf (s, "%d %d.5\n", i + 1, i + 2);
+  g_string_append (s, "}\nXYZ");
+  /* the 3 bytes after the brace are outside the length */
+  g_assert_true (pal_landmarks_parse (s->str, s->len - 3, "mem.pts", &lm, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (lm.x[0], ==, 0.0f);
+  g_assert_cmpfloat (lm.y[67], ==, 68.5f);
+  g_assert_false (pal_landmarks_parse (s->str, s->len, "mem.pts", &lm, &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, "mem.pts: line 73: "));
+  g_clear_error (&error);
+  g_assert_false (pal_landmarks_parse ("", 0, "empty.txt", &lm, &error));
+  g_assert_cmpstr (error->message, ==, "empty.txt: 0 points, expected 68");
+  g_string_free (s, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1214,6 +1240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/landmarks/load/plain-errors", test_load_plain_errors);
   g_test_add_func ("/landmarks/load/files", test_load_files);
   g_test_add_func ("/landmarks/affectnet", test_affectnet);
+  g_test_add_func ("/landmarks/parse-memory", test_parse_memory);
   g_test_add_func ("/landmarks/save/round-trip", test_save_round_trip);
   g_test_add_func ("/landmarks/save/atomic", test_save_atomic);
   g_test_add_func ("/landmarks/mirror/table", test_mirror_table);

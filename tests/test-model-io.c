@@ -541,6 +541,29 @@ test_atomic_save (void)
   rm_rf (dir);
 }
 
+/* A small file whose architecture claims more parameters than it holds
+ * is refused before they are allocated (found by fuzz-arch/fuzz-model). */
+static void
+test_arch_larger_than_file (void)
+{
+  g_autofree char *path = g_build_filename (scratch, "claims-vgg16.safetensors", NULL);
+  g_autoptr (PalStWriter) w = pal_st_writer_new ();
+  g_autoptr (GError) error = NULL;
+  static const float one = 1;
+
+  pal_st_writer_set_metadata (w, "format", "pal-studio-model/1");
+  pal_st_writer_set_metadata (w, "arch", "vgg16");
+  pal_st_writer_add (w, "x", "F32", 0, NULL, &one);
+  g_assert_true (pal_st_writer_save (w, path, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (PalModel) m = pal_model_load (path, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "134289223 parameters"));
+  g_assert_nonnull (strstr (error->message, "holds 4 bytes of tensors"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -561,6 +584,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-io/bad/metadata", test_bad_metadata);
   g_test_add_func ("/model-io/bad/other-arch", test_other_arch);
   g_test_add_func ("/model-io/bad/header", test_lying_header);
+  g_test_add_func ("/model-io/bad/arch-larger-than-file", test_arch_larger_than_file);
   g_test_add_func ("/model-io/atomic-save", test_atomic_save);
   ret = g_test_run ();
   rm_rf (scratch);

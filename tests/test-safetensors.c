@@ -888,12 +888,45 @@ test_writer_invalid (void)
   scratch_free (dir);
 }
 
+/* pal_safetensors_open_bytes(): a file in memory reads as on disk. */
+static void
+test_open_bytes (void)
+{
+  char *dir = scratch_new ();
+  g_autofree char *path = g_build_filename (dir, "mem.safetensors", NULL);
+  g_autoptr (PalStWriter) w = pal_st_writer_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+  float v[3] = { 1, 2, 3 }, back[3];
+  gint64 shape[1] = { 3 };
+
+  pal_st_writer_set_metadata (w, "k", "v");
+  pal_st_writer_add (w, "t", "F32", 1, shape, v);
+  g_assert_true (pal_st_writer_save (w, path, &error));
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+
+  g_autoptr (GBytes) bytes = g_bytes_new (contents, len);
+  g_autoptr (PalSafetensors) st = pal_safetensors_open_bytes (bytes, "mem", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pal_safetensors_get_path (st), ==, "mem");
+  g_assert_cmpstr (pal_safetensors_get_metadata (st, "k"), ==, "v");
+  g_assert_true (pal_safetensors_read_f32 (st, "t", 1, shape, back, &error));
+  g_assert_cmpmem (back, sizeof back, v, sizeof v);
+
+  g_autoptr (GBytes) cut = g_bytes_new_from_bytes (bytes, 0, len - 1);
+  g_assert_null (pal_safetensors_open_bytes (cut, "cut", &error));
+  g_assert_error (error, PAL_SAFETENSORS_ERROR, PAL_SAFETENSORS_ERROR_FORMAT);
+  g_assert_true (g_str_has_prefix (error->message, "cut: file is truncated"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/safetensors/roundtrip", test_roundtrip);
+  g_test_add_func ("/safetensors/open-bytes", test_open_bytes);
   g_test_add_func ("/safetensors/empty-file", test_empty_file);
   g_test_add_func ("/safetensors/alignment", test_alignment);
   g_test_add_func ("/safetensors/unaligned", test_unaligned);

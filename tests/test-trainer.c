@@ -838,6 +838,35 @@ test_errors (void)
   pal_train_config_clear (&cfg);
 }
 
+/* A bad escape in a value: GLib returns part of the value with its error;
+ * the setting must not be taken (found by fuzz-train-config). */
+static void
+test_config_bad_escape (void)
+{
+  static const char ini[] = "[data]\ndataset=edata/w\\eight-decay=\n";
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  PalTrainConfig cfg;
+
+  g_assert_true (g_key_file_load_from_data (kf, ini, -1, G_KEY_FILE_NONE, NULL));
+  pal_train_config_init (&cfg);
+  g_assert_false (pal_train_config_load_keyfile (&cfg, kf, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "[data] dataset: "));
+  g_assert_true (cfg.dataset == NULL || *cfg.dataset == '\0');
+  pal_train_config_clear (&cfg);
+
+  /* two bad escapes, the last at the end: GLib would set its error twice */
+  g_autoptr (GKeyFile) kf2 = g_key_file_new ();
+  g_clear_error (&error);
+  g_assert_true (g_key_file_load_from_data (kf2, "[optim]\nbatch=2\\V\\\n", -1,
+                                            G_KEY_FILE_NONE, NULL));
+  pal_train_config_init (&cfg);
+  g_assert_false (pal_train_config_load_keyfile (&cfg, kf2, &error));
+  g_assert_nonnull (strstr (error->message, "[optim] batch: invalid escape"));
+  pal_train_config_clear (&cfg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -869,6 +898,7 @@ main (int argc, char **argv)
   g_assert_true (g_file_set_contents (arch, tiny_arch, -1, NULL));
 
   g_test_add_func ("/trainer/config", test_config);
+  g_test_add_func ("/trainer/config/bad-escape", test_config_bad_escape);
   g_test_add_func ("/trainer/learns", test_learns);
   g_test_add_func ("/trainer/cancel", test_cancel);
   g_test_add_func ("/trainer/resume", test_resume);
