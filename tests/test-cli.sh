@@ -6,12 +6,8 @@ PAL=$1
 SRC=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0
-fails=0
+. "$SRC/tap.sh"
 
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-nok () { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check () { desc=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$desc"; else nok "$desc"; sed 's/^/# /' "$T/out"; fi; }
 check_fails () {
   # check_fails DESC PATTERN CMD...: must exit non-zero with one line matching PATTERN
   desc=$1; pat=$2; shift 2

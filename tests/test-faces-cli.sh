@@ -7,14 +7,12 @@ SRC=$(cd "$(dirname "$0")" && pwd)
 DEMO="$SRC/../data/face-api/node_modules/@vladmandic/face-api/demo"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-n=0
-fails=0
+. "$SRC/tap.sh"
 # dlib's parsed-model cache in the build folder, not the user's
 XDG_CACHE_HOME=${G_TEST_BUILDDIR:-$T}/faces-cache
 export XDG_CACHE_HOME
 
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-nok () { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+# check, keeping stdout and stderr apart (the JSON tests read stdout)
 check () { desc=$1; shift; if "$@" >"$T/out" 2>"$T/err"; then ok "$desc"; else nok "$desc"; sed 's/^/# /' "$T/out" "$T/err"; fi; }
 check_fails () {
   # check_fails DESC PATTERN CMD...: must exit non-zero with stderr matching PATTERN

@@ -27,12 +27,8 @@ cleanup () {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-n=0
-fails=0
+. "$SRC/tap.sh"
 
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-nok () { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check () { desc=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$desc"; else nok "$desc"; sed 's/^/# /' "$T/out"; fi; }
 
 # --- the full file system ------------------------------------------------------
 

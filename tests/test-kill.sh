@@ -23,12 +23,8 @@ T=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
-n=0
-fails=0
+. "$SRC/tap.sh"
 
-ok () { n=$((n + 1)); echo "ok $n - $1"; }
-nok () { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check () { desc=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$desc"; else nok "$desc"; sed 's/^/# /' "$T/out"; fi; }
 now () { date +%s.%N; }
 # elapsed START: seconds since START, 3 decimals
 elapsed () { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
