@@ -918,6 +918,7 @@ test_open_bytes (void)
   g_assert_null (pal_safetensors_open_bytes (cut, "cut", &error));
   g_assert_error (error, PAL_SAFETENSORS_ERROR, PAL_SAFETENSORS_ERROR_FORMAT);
   g_assert_true (g_str_has_prefix (error->message, "cut: file is truncated"));
+  scratch_free (dir);
 }
 
 int
