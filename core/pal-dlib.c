@@ -62,6 +62,7 @@ struct _PalDlibModel
   Split  *splits;     /* [n_cascades, n_trees, n_splits] */
   guint16 *anchors;   /* [n_cascades, n_features] */
   GMappedFile *map;   /* when the arrays lie in a mapped cache file */
+  GBytes  *bytes;     /* or in a cache file's content in memory */
 };
 
 void
@@ -71,6 +72,8 @@ pal_dlib_model_free (PalDlibModel *model)
     return;
   if (model->map != NULL)
     g_mapped_file_unref (model->map);
+  else if (model->bytes != NULL)
+    g_bytes_unref (model->bytes);
   else
     {
       g_free (model->initial);
@@ -586,6 +589,15 @@ pal_dlib_model_load (const char *path, GError **error)
   return m;
 }
 
+PalDlibModel *
+pal_dlib_model_load_bytes (const guint8 *data, gsize len, const char *name, GError **error)
+{
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return parse (name, data, len, error);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Accessors                                                                */
 /* ------------------------------------------------------------------------ */
@@ -863,49 +875,38 @@ write_cache (const PalDlibModel *m, const char *cache_path, const struct stat *s
   return pal_file_replace (cache_path, write_cache_content, &w);
 }
 
-/* The model held by a mapped cache file, or NULL (with the reason in *why)
- * when the file is missing, stale or broken. */
-static PalDlibModel *
-read_cache (const char *cache_path, const struct stat *st, const char **why)
+/* Points @m's arrays into the cache file content @data (4-aligned) after
+ * checking it; FALSE (with the reason in *why) when it is stale (@st: the
+ * source's; NULL: not checked) or broken. */
+static gboolean
+cache_parse (PalDlibModel *m, const guint8 *data, gsize len, const struct stat *st,
+             const char **why)
 {
-  g_autoptr (PalDlibModel) m = NULL;
-  GMappedFile *map;
-  const guint8 *data;
-  gsize len;
   CacheHeader h;
   Section s[5];
   Checksum c;
   guint64 total = 0, n_leaves;
 
-  map = g_mapped_file_new (cache_path, FALSE, NULL);
-  if (map == NULL)
-    {
-      *why = "missing";
-      return NULL;
-    }
-  m = g_new0 (PalDlibModel, 1);
-  m->map = map;
-  data = (const guint8 *) g_mapped_file_get_contents (map);
-  len = g_mapped_file_get_length (map);
   *why = "broken";
-  if (len < sizeof h)
-    return NULL;
+  if (len < sizeof h || ((guintptr) data & 3) != 0)
+    return FALSE;
   memcpy (&h, data, sizeof h);
   if (memcmp (h.magic, CACHE_MAGIC, 8) != 0 || h.version != CACHE_VERSION
       || h.byte_order != CACHE_BYTE_ORDER || h.reserved != 0)
-    return NULL;
-  if (h.source_size != (guint64) st->st_size
-      || h.source_mtime_sec != (gint64) st->st_mtim.tv_sec
-      || h.source_mtime_nsec != (gint64) st->st_mtim.tv_nsec)
+    return FALSE;
+  if (st != NULL
+      && (h.source_size != (guint64) st->st_size
+          || h.source_mtime_sec != (gint64) st->st_mtim.tv_sec
+          || h.source_mtime_nsec != (gint64) st->st_mtim.tv_nsec))
     {
       *why = "stale";
-      return NULL;
+      return FALSE;
     }
   if (h.n_parts < 1 || h.n_parts > MAX_PARTS || h.n_cascades < 1
       || h.n_cascades > MAX_CASCADES || h.n_trees < 1 || h.n_trees > MAX_TREES
       || h.n_splits < 1 || h.n_splits >= (1u << MAX_DEPTH) || ((h.n_splits + 1) & h.n_splits) != 0
       || h.n_features < 1 || h.n_features > MAX_FEATURES)
-    return NULL;
+    return FALSE;
   m->n_parts = (int) h.n_parts;
   m->n_cascades = (int) h.n_cascades;
   m->n_trees = (int) h.n_trees;
@@ -917,12 +918,12 @@ read_cache (const char *cache_path, const struct stat *st, const char **why)
    * leaves could exceed the address space of a 32-bit machine. */
   n_leaves = (guint64) m->n_cascades * m->n_trees * m->n_leaves * 2 * m->n_parts;
   if (n_leaves > G_MAXSIZE / sizeof (float) / 2)
-    return NULL;
+    return FALSE;
   model_sections (m, s);
   for (int i = 0; i < 5; i++)
     total += s[i].size;
   if (h.payload_size != total || len - sizeof h != total)
-    return NULL;
+    return FALSE;
 
   data += sizeof h;
   m->initial = (float *) data;
@@ -933,7 +934,52 @@ read_cache (const char *cache_path, const struct stat *st, const char **why)
 
   checksum_init (&c);
   checksum_update (&c, data, total);
-  if (checksum_finish (&c, total) != h.checksum || !check_indices (m))
+  return checksum_finish (&c, total) == h.checksum && check_indices (m);
+}
+
+/* The model held by a mapped cache file, or NULL (with the reason in *why)
+ * when the file is missing, stale or broken. */
+static PalDlibModel *
+read_cache (const char *cache_path, const struct stat *st, const char **why)
+{
+  g_autoptr (PalDlibModel) m = NULL;
+  GMappedFile *map;
+
+  map = g_mapped_file_new (cache_path, FALSE, NULL);
+  if (map == NULL)
+    {
+      *why = "missing";
+      return NULL;
+    }
+  m = g_new0 (PalDlibModel, 1);
+  m->map = map;
+  if (!cache_parse (m, (const guint8 *) g_mapped_file_get_contents (map),
+                    g_mapped_file_get_length (map), st, why))
+    return NULL;
+  return g_steal_pointer (&m);
+}
+
+PalDlibModel *
+pal_dlib_model_from_cache_bytes (GBytes *bytes)
+{
+  g_autoptr (PalDlibModel) m = NULL;
+  const guint8 *data;
+  const char *why;
+  gsize len;
+
+  g_return_val_if_fail (bytes != NULL, NULL);
+
+  data = g_bytes_get_data (bytes, &len);
+  m = g_new0 (PalDlibModel, 1);
+  if (((guintptr) data & 3) != 0)
+    {
+      /* the arrays are read in place: a copy, aligned as malloc aligns */
+      m->bytes = g_bytes_new (data, len);
+      data = g_bytes_get_data (m->bytes, NULL);
+    }
+  else
+    m->bytes = g_bytes_ref (bytes);
+  if (!cache_parse (m, data, len, NULL, &why))
     return NULL;
   return g_steal_pointer (&m);
 }

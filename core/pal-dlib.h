@@ -42,6 +42,9 @@ typedef enum {
  * dlib object, a truncated file, trailing bytes, an unsupported layout) is
  * a GError naming the file, the byte offset and what was expected. */
 PalDlibModel *pal_dlib_model_load        (const char *path, GError **error);
+/* The same from @len bytes in memory; @name names them in messages. */
+PalDlibModel *pal_dlib_model_load_bytes  (const guint8 *data, gsize len, const char *name,
+                                          GError **error);
 /* As pal_dlib_model_load(), through the cache in @cache_dir (NULL:
  * $XDG_CACHE_HOME/pal-studio).  The cache file is named after the source's
  * path and records the source's size and modification time and the cache
@@ -52,6 +55,10 @@ PalDlibModel *pal_dlib_model_load        (const char *path, GError **error);
 PalDlibModel *pal_dlib_model_load_cached (const char *path, const char *cache_dir,
                                           PalDlibCacheResult *result, GError **error);
 void          pal_dlib_model_free        (PalDlibModel *model);
+/* The model held by a cache file's content @bytes (kept while the model
+ * lives), checked as pal_dlib_model_load_cached() checks it, but for the
+ * source's size and modification time; NULL when it is broken. */
+PalDlibModel *pal_dlib_model_from_cache_bytes (GBytes *bytes);
 
 /* The cache file pal_dlib_model_load_cached() uses for @path. */
 char         *pal_dlib_cache_path        (const char *path, const char *cache_dir);

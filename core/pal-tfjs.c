@@ -2,8 +2,8 @@
  *
  * Order of work: the manifest's size, its JSON depth, then every spec
  * (name, shape, dtype, quantisation) with overflow-checked sizes, then the
- * shards' sizes on disk against the manifest's sum; only then are the
- * shards read and the tensors allocated.
+ * shards' sizes against the manifest's sum (a shard file too long is refused
+ * before it is read); only then are the tensors allocated.
  */
 #include "pal-tfjs.h"
 #include "pal-error.h"
@@ -315,21 +315,24 @@ decode (PalTfjsTensor *t, const guint8 *p)
     }
 }
 
-/* Reads and decodes one group: @shards (file names beside the manifest). */
+/* Reads and decodes one group: @paths (shard names), through @get_shard. */
 static gboolean
 load_group (PalTfjsWeights *w, const char *dir, JsonArray *paths, guint first, guint end,
-            gsize need, GError **error)
+            gsize need, PalTfjsShardFunc get_shard, gpointer user_data, GError **error)
 {
   guint n = json_array_get_length (paths);
-  g_autofree guint8 *blob = NULL;
-  gsize have = 0, pos = 0;
-  g_auto (GStrv) owned = g_new0 (char *, n + 1);
+  g_autofree guint8 *owned_blob = NULL;
+  const guint8 *blob;
+  gsize have = 0;
+  g_autoptr (GPtrArray) shards = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autofree char *last = NULL;
 
   for (guint i = 0; i < n; i++)
     {
       JsonNode *pn = json_array_get_element (paths, i);
       const char *p;
-      GStatBuf st;
+      GBytes *bytes;
+      gsize len;
 
       if (!JSON_NODE_HOLDS_VALUE (pn) || json_node_get_value_type (pn) != G_TYPE_STRING
           || !*(p = json_node_get_string (pn)) || strchr (p, '/') || strchr (p, '\\')
@@ -339,63 +342,53 @@ load_group (PalTfjsWeights *w, const char *dir, JsonArray *paths, guint first, g
                        "%s: shard %u is not a file name beside the manifest", w->path, i);
           return FALSE;
         }
-      owned[i] = g_build_filename (dir, p, NULL);
-      if (g_stat (owned[i], &st) != 0)
-        {
-          int e = errno;
-          g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s (shard of %s)", owned[i],
-                       g_strerror (e), w->path);
-          return FALSE;
-        }
-      if (!S_ISREG (st.st_mode))
-        {
-          g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", owned[i]);
-          return FALSE;
-        }
-      if ((guint64) st.st_size > (guint64) need - have)
+      g_free (last);
+      last = g_build_filename (dir, p, NULL);
+      bytes = get_shard (p, need - have, user_data, error);
+      if (!bytes)
+        return FALSE;
+      g_ptr_array_add (shards, bytes);
+      len = g_bytes_get_size (bytes);
+      if (len > need - have)
         {
           g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
-                       "%s: %" G_GUINT64_FORMAT " bytes, more than the %" G_GSIZE_FORMAT
-                       " bytes its manifest %s describes", owned[i], (guint64) st.st_size,
-                       need, w->path);
+                       "%s: %" G_GSIZE_FORMAT " bytes, more than the %" G_GSIZE_FORMAT
+                       " bytes its manifest %s describes", last, len, need - have, w->path);
           return FALSE;
         }
-      have += (gsize) st.st_size;
+      have += len;
     }
   if (have != need)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
                    "%s: truncated: the shards hold %" G_GSIZE_FORMAT " bytes, the manifest %s "
-                   "describes %" G_GSIZE_FORMAT, n ? owned[n - 1] : w->path, have, w->path, need);
+                   "describes %" G_GSIZE_FORMAT, last ? last : w->path, have, w->path, need);
       return FALSE;
     }
 
-  blob = g_try_malloc (MAX (need, 1));
-  if (!blob)
+  if (n == 1 && need > 0)
+    blob = g_bytes_get_data (g_ptr_array_index (shards, 0), NULL);
+  else
     {
-      g_set_error (error, PAL_ERROR, PAL_ERROR_FAILED, "%s: not enough memory for %" G_GSIZE_FORMAT
-                   " bytes of weights", w->path, need);
-      return FALSE;
-    }
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *data = NULL;
-      gsize len;
+      gsize pos = 0;
 
-      if (!g_file_get_contents (owned[i], &data, &len, error))
-        return FALSE;
-      if (len > need - pos)
+      owned_blob = g_try_malloc (MAX (need, 1));
+      if (!owned_blob)
         {
-          g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: changed while being read", owned[i]);
+          g_set_error (error, PAL_ERROR, PAL_ERROR_FAILED, "%s: not enough memory for %"
+                       G_GSIZE_FORMAT " bytes of weights", w->path, need);
           return FALSE;
         }
-      memcpy (blob + pos, data, len);
-      pos += len;
-    }
-  if (pos != need)
-    {
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: changed while being read", w->path);
-      return FALSE;
+      for (guint i = 0; i < n; i++)
+        {
+          gsize len;
+          const guint8 *data = g_bytes_get_data (g_ptr_array_index (shards, i), &len);
+
+          if (len > 0)
+            memcpy (owned_blob + pos, data, len);
+          pos += len;
+        }
+      blob = owned_blob;
     }
 
   for (guint i = first; i < end; i++)
@@ -414,21 +407,64 @@ load_group (PalTfjsWeights *w, const char *dir, JsonArray *paths, guint first, g
   return TRUE;
 }
 
+typedef struct
+{
+  const char *dir;
+  const char *manifest_path;
+} ShardFiles;
+
+/* The shard @name beside the manifest, refused unread when too long. */
+static GBytes *
+read_shard_file (const char *name, gsize max_bytes, gpointer user_data, GError **error)
+{
+  ShardFiles *sf = user_data;
+  g_autofree char *path = g_build_filename (sf->dir, name, NULL);
+  g_autoptr (GError) local = NULL;
+  char *data;
+  gsize len;
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      int e = errno;
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s (shard of %s)", path,
+                   g_strerror (e), sf->manifest_path);
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", path);
+      return NULL;
+    }
+  if ((guint64) st.st_size > (guint64) max_bytes)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE,
+                   "%s: %" G_GUINT64_FORMAT " bytes, more than the %" G_GSIZE_FORMAT
+                   " bytes its manifest %s describes", path, (guint64) st.st_size,
+                   max_bytes, sf->manifest_path);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s", local->message);
+      return NULL;
+    }
+  return g_bytes_new_take (data, len);
+}
+
 PalTfjsWeights *
 pal_tfjs_load (const char *manifest_path, GError **error)
 {
-  g_autoptr (PalTfjsWeights) w = g_new0 (PalTfjsWeights, 1);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autofree char *text = NULL;
-  g_autofree char *dir = NULL;
   g_autoptr (GError) local = NULL;
-  JsonNode *root;
-  JsonArray *groups;
-  gsize len, total = 0;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree char *dir = NULL;
+  char *text;
+  gsize len;
   GStatBuf st;
+  ShardFiles sf;
 
-  w->path = g_strdup (manifest_path);
-  w->tensors = g_ptr_array_new_with_free_func (tensor_free);
+  g_return_val_if_fail (manifest_path != NULL, NULL);
+
   if (g_stat (manifest_path, &st) != 0)
     {
       int e = errno;
@@ -446,13 +482,37 @@ pal_tfjs_load (const char *manifest_path, GError **error)
       g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s", local->message);
       return NULL;
     }
+  bytes = g_bytes_new_take (text, len);
+  dir = g_path_get_dirname (manifest_path);
+  sf = (ShardFiles) { dir, manifest_path };
+  return pal_tfjs_load_bytes (manifest_path, bytes, read_shard_file, &sf, error);
+}
+
+PalTfjsWeights *
+pal_tfjs_load_bytes (const char *manifest_path, GBytes *manifest, PalTfjsShardFunc get_shard,
+                     gpointer user_data, GError **error)
+{
+  g_autoptr (PalTfjsWeights) w = g_new0 (PalTfjsWeights, 1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *dir = NULL;
+  g_autoptr (GError) local = NULL;
+  const char *text;
+  JsonNode *root;
+  JsonArray *groups;
+  gsize len, total = 0;
+
+  g_return_val_if_fail (manifest_path != NULL && manifest != NULL && get_shard != NULL, NULL);
+
+  w->path = g_strdup (manifest_path);
+  w->tensors = g_ptr_array_new_with_free_func (tensor_free);
+  text = g_bytes_get_data (manifest, &len);
   if (len > PAL_TFJS_MAX_MANIFEST || json_depth (text, len) > MAX_JSON_DEPTH)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE, "%s: not a weights manifest (nested too "
                    "deep or too large)", manifest_path);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
+  if (!json_parser_load_from_data (parser, len ? text : "", (gssize) len, &local))
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE, "%s: invalid JSON: %s", manifest_path,
                    local->message);
@@ -519,7 +579,8 @@ pal_tfjs_load (const char *manifest_path, GError **error)
               return NULL;
             }
         }
-      if (!load_group (w, dir, json_node_get_array (pn), first, w->tensors->len, offset, error))
+      if (!load_group (w, dir, json_node_get_array (pn), first, w->tensors->len, offset,
+                       get_shard, user_data, error))
         return NULL;
     }
   return g_steal_pointer (&w);

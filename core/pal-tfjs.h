@@ -58,8 +58,20 @@ typedef struct {
 
 typedef struct _PalTfjsWeights PalTfjsWeights;
 
+/* Gives the bytes of the shard @name (a file name from the manifest's
+ * "paths") to pal_tfjs_load_bytes(), or NULL with @error set.  A shard of
+ * more than @max_bytes (what the manifest leaves for it) is refused anyway
+ * and need not be read. */
+typedef GBytes *(*PalTfjsShardFunc) (const char *name, gsize max_bytes, gpointer user_data,
+                                     GError **error);
+
 /* Reads @manifest_path and the shards it names (beside it). */
 PalTfjsWeights      *pal_tfjs_load          (const char *manifest_path, GError **error);
+/* The same from a manifest in memory: @manifest_path names it in messages
+ * (shards are named as files beside it), @get_shard gives the shards. */
+PalTfjsWeights      *pal_tfjs_load_bytes    (const char *manifest_path, GBytes *manifest,
+                                             PalTfjsShardFunc get_shard, gpointer user_data,
+                                             GError **error);
 void                 pal_tfjs_free          (PalTfjsWeights *weights);
 
 int                  pal_tfjs_get_n_tensors (const PalTfjsWeights *weights);

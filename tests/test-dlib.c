@@ -613,6 +613,61 @@ test_cache (void)
   g_assert_nonnull (strstr (error->message, path));
 }
 
+/* The model from bytes in memory, and from a cache file's content. */
+static void
+test_bytes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) bytes = small_model (6);
+  g_autofree char *path = write_scratch ("bytes.dat", bytes->data, bytes->len);
+  g_autofree char *cache_dir = g_build_filename (scratch, "bytes-cache", NULL);
+  g_autofree char *cache = pal_dlib_cache_path (path, cache_dir);
+  g_autofree char *data = NULL;
+  g_autoptr (PalDlibModel) plain = pal_dlib_model_load (path, &error);
+  g_autoptr (PalDlibModel) m = NULL;
+  gsize size;
+
+  g_assert_no_error (error);
+  m = pal_dlib_model_load_bytes (bytes->data, bytes->len, "mem.dat", &error);
+  g_assert_no_error (error);
+  g_assert_true (pal_dlib_model_equal (m, plain));
+  g_clear_pointer (&m, pal_dlib_model_free);
+  g_assert_null (pal_dlib_model_load_bytes (bytes->data, bytes->len - 1, "mem.dat", &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_PARSE);
+  g_assert_true (g_str_has_prefix (error->message, "mem.dat: "));
+  g_clear_error (&error);
+
+  pal_dlib_model_free (load_expecting (path, cache_dir, PAL_DLIB_CACHE_BUILT));
+  g_file_get_contents (cache, &data, &size, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr (GBytes) b = g_bytes_new (data, size);
+    g_autofree char *shifted = g_malloc (size + 1);
+    g_autoptr (GBytes) odd = NULL;
+
+    m = pal_dlib_model_from_cache_bytes (b);
+    g_assert_nonnull (m);
+    g_assert_true (pal_dlib_model_equal (m, plain));
+    g_clear_pointer (&m, pal_dlib_model_free);
+    /* not 4-aligned: read from a copy */
+    memcpy (shifted + 1, data, size);
+    odd = g_bytes_new_static (shifted + 1, size);
+    m = pal_dlib_model_from_cache_bytes (odd);
+    g_assert_nonnull (m);
+    g_assert_true (pal_dlib_model_equal (m, plain));
+    g_clear_pointer (&m, pal_dlib_model_free);
+  }
+  data[100] ^= 0x55;
+  {
+    g_autoptr (GBytes) b = g_bytes_new (data, size);
+    g_assert_null (pal_dlib_model_from_cache_bytes (b));
+  }
+  {
+    g_autoptr (GBytes) b = g_bytes_new (data, 40);
+    g_assert_null (pal_dlib_model_from_cache_bytes (b));
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Broken inputs                                                            */
 /* ------------------------------------------------------------------------ */
@@ -791,6 +846,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlib/predict-errors", test_predict_errors);
   g_test_add_func ("/dlib/small-model", test_small_model);
   g_test_add_func ("/dlib/cache", test_cache);
+  g_test_add_func ("/dlib/bytes", test_bytes);
   g_test_add_func ("/dlib/truncated", test_truncated);
   g_test_add_func ("/dlib/not-predictor", test_not_predictor);
   status = g_test_run ();

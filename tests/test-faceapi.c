@@ -177,6 +177,65 @@ test_dequantisation (void)
   }
 }
 
+/* Shards by name from a NULL-terminated table: name, bytes, length, ... */
+static GBytes *
+table_shard (const char *name, gsize max_bytes, gpointer user_data, GError **error)
+{
+  const void *const *table = user_data;
+
+  for (; table[0]; table += 3)
+    if (strcmp (table[0], name) == 0)
+      return g_bytes_new_static (table[1], GPOINTER_TO_SIZE (table[2]));
+  g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: no such shard", name);
+  return NULL;
+}
+
+/* A manifest and its shards from memory. */
+static void
+test_bytes (void)
+{
+  static const char manifest[] =
+    "[{\"paths\": [\"a.bin\", \"b.bin\"], \"weights\": ["
+    "{\"name\": \"w\", \"shape\": [2], \"dtype\": \"float32\"},"
+    "{\"name\": \"q\", \"shape\": [3], \"dtype\": \"float32\","
+    " \"quantization\": {\"dtype\": \"uint8\", \"scale\": 0.5, \"min\": -1}}]}]";
+  /* 1.0f, -2.0f (float32, little-endian), then 0, 2, 255 (uint8); the
+   * second float straddles the shards */
+  static const guint8 a[6] = { 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00 };
+  static const guint8 b[5] = { 0x00, 0xC0, 0, 2, 255 };
+  const void *table[] = { "a.bin", a, GSIZE_TO_POINTER (6), "b.bin", b, GSIZE_TO_POINTER (5),
+                          NULL };
+  const void *short_table[] = { "a.bin", a, GSIZE_TO_POINTER (6), "b.bin", b,
+                                GSIZE_TO_POINTER (4), NULL };
+  const void *missing[] = { "a.bin", a, GSIZE_TO_POINTER (6), NULL };
+  g_autoptr (GBytes) mb = g_bytes_new_static (manifest, sizeof manifest - 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalTfjsWeights) w = NULL;
+  const PalTfjsTensor *t;
+
+  w = pal_tfjs_load_bytes ("mem/m-weights_manifest.json", mb, table_shard, table, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pal_tfjs_get_n_tensors (w), ==, 2);
+  t = pal_tfjs_lookup (w, "w");
+  g_assert_cmpfloat (t->data[0], ==, 1.0f);
+  g_assert_cmpfloat (t->data[1], ==, -2.0f);
+  t = pal_tfjs_lookup (w, "q");
+  g_assert_cmpfloat (t->data[0], ==, -1.0f);
+  g_assert_cmpfloat (t->data[1], ==, 0.0f);
+  g_assert_cmpfloat (t->data[2], ==, 126.5f);
+  g_clear_pointer (&w, pal_tfjs_free);
+
+  w = pal_tfjs_load_bytes ("mem/m-weights_manifest.json", mb, table_shard, short_table, &error);
+  g_assert_null (w);
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "mem/b.bin: truncated"));
+  g_clear_error (&error);
+  w = pal_tfjs_load_bytes ("mem/m-weights_manifest.json", mb, table_shard, missing, &error);
+  g_assert_null (w);
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "b.bin"));
+}
+
 /* Writes @manifest and @bin (len bytes) as m-weights_manifest.json / m.bin
  * in @dir and loads the manifest; returns the error. */
 static GError *
@@ -691,6 +750,7 @@ main (int argc, char **argv)
   g_test_add_func ("/faceapi/tfjs/manifests", test_manifests);
   g_test_add_func ("/faceapi/tfjs/dequantisation", test_dequantisation);
   g_test_add_func ("/faceapi/tfjs/broken", test_broken);
+  g_test_add_func ("/faceapi/tfjs/bytes", test_bytes);
   g_test_add_func ("/faceapi/expression/oracle-crops", test_expression_crops);
   g_test_add_func ("/faceapi/expression/model", test_expression_model);
   g_test_add_func ("/faceapi/pipeline", test_pipeline);

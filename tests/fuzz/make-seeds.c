@@ -6,21 +6,29 @@
  * there is one (pal_image_save_*, pal_landmarks_save_pts, pal_model_save,
  * PalStWriter, pal_train_config_save), plus a few variants that exercise
  * other branches of a parser (a PNG palette, 16 bits, interlacing; a
- * progressive and a CMYK JPEG; broken rows in the label files).
+ * progressive and a CMYK JPEG; broken rows in the label files).  The tfjs
+ * weights and the dlib shape predictor are written here in their formats
+ * (the core only reads them).
  */
 #include "pal-arch.h"
+#include "pal-dlib.h"
+#include "pal-error.h"
 #include "pal-image.h"
 #include "pal-landmarks.h"
 #include "pal-model.h"
 #include "pal-model-io.h"
 #include "pal-safetensors.h"
+#include "pal-tfjs.h"
 #include "pal-trainer.h"
 
 #include <glib/gstdio.h>
 #include <jpeglib.h>
+#include <math.h>
 #include <png.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *top;
 
@@ -328,6 +336,220 @@ config_seeds (void)
   pal_train_config_clear (&cfg);
 }
 
+/* --- tfjs weights ----------------------------------------------------------- */
+
+/* fuzz-tfjs's input: each piece after its length, 4 bytes little-endian. */
+static void
+put_piece (GByteArray *b, const void *data, gsize len)
+{
+  guint8 n[4] = { len & 0xFF, (len >> 8) & 0xFF, (len >> 16) & 0xFF, (len >> 24) & 0xFF };
+
+  g_byte_array_append (b, n, 4);
+  g_byte_array_append (b, data, (guint) len);
+}
+
+static GBytes *
+next_shard (const char *name, gsize max_bytes, gpointer user_data, GError **error)
+{
+  GPtrArray *shards = user_data;
+
+  if (shards->len == 0)
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: no such shard", name);
+      return NULL;
+    }
+  return g_ptr_array_steal_index (shards, 0);
+}
+
+/* @manifest and its shards (NULL-terminated: data, length, ...), checked
+ * with the reader before they are written. */
+static void
+tfjs_seed (const char *name, const char *manifest, ...)
+{
+  g_autoptr (GByteArray) b = g_byte_array_new ();
+  g_autoptr (GPtrArray) shards = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr (GBytes) mb = g_bytes_new_static (manifest, strlen (manifest));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PalTfjsWeights) w = NULL;
+  const void *data;
+  va_list ap;
+
+  put_piece (b, manifest, strlen (manifest));
+  va_start (ap, manifest);
+  while ((data = va_arg (ap, const void *)) != NULL)
+    {
+      gsize len = va_arg (ap, gsize);
+      put_piece (b, data, len);
+      g_ptr_array_add (shards, g_bytes_new_static (data, len));
+    }
+  va_end (ap);
+  w = pal_tfjs_load_bytes ("seed-weights_manifest.json", mb, next_shard, shards, &error);
+  check (w != NULL, error);
+  write_seed ("fuzz-tfjs", name, (const char *) b->data, b->len);
+}
+
+static void
+tfjs_seeds (void)
+{
+  float f[6] = { 0.5f, -1.25f, 3.0f, 0.0f, 1e-3f, -7.5f };
+  guint8 f_le[24];
+  static const guint8 q8[4] = { 0, 1, 128, 255 };
+  static const guint8 q16[4] = { 0x00, 0x00, 0xFF, 0xFF };
+  static const guint8 h16[6] = { 0x00, 0x3C, 0x00, 0xC0, 0x00, 0x7C };   /* 1, -2, inf */
+
+  for (int i = 0; i < 6; i++)
+    {
+      guint32 u;
+      memcpy (&u, &f[i], 4);
+      for (int k = 0; k < 4; k++)
+        f_le[4 * i + k] = (guint8) (u >> (8 * k));
+    }
+  /* float32 [2, 3] in the first shard, uint8-quantised [4] in the second */
+  tfjs_seed ("two-shards.bin",
+             "[{\"paths\": [\"m-shard1of2.bin\", \"m-shard2of2.bin\"], \"weights\": ["
+             "{\"name\": \"conv0/filters\", \"shape\": [2, 3], \"dtype\": \"float32\"},"
+             "{\"name\": \"conv0/bias\", \"shape\": [4], \"dtype\": \"float32\","
+             " \"quantization\": {\"dtype\": \"uint8\", \"scale\": 0.0039, \"min\": -0.5}}"
+             "]}]",
+             f_le, (gsize) 24, q8, (gsize) 4, NULL);
+  /* two groups: uint16 and float16 quantisation, a scalar */
+  tfjs_seed ("two-groups.bin",
+             "[{\"paths\": [\"a.bin\"], \"weights\": ["
+             "{\"name\": \"fc/weights\", \"shape\": [1, 2], \"dtype\": \"float32\","
+             " \"quantization\": {\"dtype\": \"uint16\", \"scale\": 1e-4, \"min\": 0}}]},"
+             "{\"paths\": [\"b.bin\", \"c.bin\"], \"weights\": ["
+             "{\"name\": \"fc/bias\", \"shape\": [3], \"dtype\": \"float32\","
+             " \"quantization\": {\"dtype\": \"float16\"}},"
+             "{\"name\": \"scale\", \"shape\": [], \"dtype\": \"float32\"}]}]",
+             q16, (gsize) 4, h16, (gsize) 6, f_le, (gsize) 4, NULL);
+}
+
+/* --- dlib shape predictor --------------------------------------------------- */
+
+/* dlib serialize.h: control byte (size, sign) and the magnitude. */
+static void
+put_dlib_int (GByteArray *b, gint64 v)
+{
+  guint8 buf[9];
+  guint64 mag = v < 0 ? -(guint64) v : (guint64) v;
+  int n = 0;
+
+  do
+    {
+      buf[1 + n++] = (guint8) (mag & 0xFF);
+      mag >>= 8;
+    }
+  while (mag != 0);
+  buf[0] = (guint8) (n | (v < 0 ? 0x80 : 0));
+  g_byte_array_append (b, buf, 1 + n);
+}
+
+/* dlib float_details: mantissa of 24 bits, low zero bytes stripped. */
+static void
+put_dlib_float (GByteArray *b, float v)
+{
+  int e;
+  double fr = frexp (v, &e);
+  gint64 mantissa = (gint64) (fr * (1 << 24));
+  gint64 exponent = e - 24;
+
+  for (int i = 0; i < 8 && (mantissa & 0xFF) == 0; i++)
+    {
+      mantissa >>= 8;
+      exponent += 8;
+    }
+  put_dlib_int (b, mantissa);
+  put_dlib_int (b, exponent);
+}
+
+/* A valid predictor as tests/test-dlib.c writes it: @parts landmarks,
+ * @cascades cascades of @trees trees with @splits splits, @features
+ * feature pixels; the first leaf of each tree uses the old positive matrix
+ * dimensions. */
+static GByteArray *
+dlib_model (int parts, int cascades, int trees, int splits, int features)
+{
+  GByteArray *b = g_byte_array_new ();
+  guint32 x = 2654435761u + 1;
+#define NEXT() (x = x * 1664525u + 1013904223u, (float) ((x >> 8) % 2001) / 1000.0f - 1.0f)
+
+  put_dlib_int (b, 1);
+  put_dlib_int (b, -2 * parts);
+  put_dlib_int (b, -1);
+  for (int k = 0; k < 2 * parts; k++)
+    put_dlib_float (b, 0.5f + 0.4f * NEXT ());
+  put_dlib_int (b, cascades);
+  for (int c = 0; c < cascades; c++)
+    {
+      put_dlib_int (b, trees);
+      for (int t = 0; t < trees; t++)
+        {
+          put_dlib_int (b, splits);
+          for (int i = 0; i < splits; i++)
+            {
+              put_dlib_int (b, (i + t) % features);
+              put_dlib_int (b, (i + 2 * t + 1) % features);
+              put_dlib_float (b, 64 * NEXT ());
+            }
+          put_dlib_int (b, splits + 1);
+          for (int l = 0; l < splits + 1; l++)
+            {
+              put_dlib_int (b, l == 0 ? 2 * parts : -2 * parts);
+              put_dlib_int (b, l == 0 ? 1 : -1);
+              for (int k = 0; k < 2 * parts; k++)
+                put_dlib_float (b, l == 1 && k == 0 ? 0.0f : 0.05f * NEXT ());
+            }
+        }
+    }
+  put_dlib_int (b, cascades);
+  for (int c = 0; c < cascades; c++)
+    {
+      put_dlib_int (b, features);
+      for (int k = 0; k < features; k++)
+        put_dlib_int (b, (k + c) % parts);
+    }
+  put_dlib_int (b, cascades);
+  for (int c = 0; c < cascades; c++)
+    {
+      put_dlib_int (b, features);
+      for (int k = 0; k < features; k++)
+        {
+          put_dlib_float (b, 0.2f * NEXT ());
+          put_dlib_float (b, 0.2f * NEXT ());
+        }
+    }
+#undef NEXT
+  return b;
+}
+
+static void
+dlib_seeds (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) small = dlib_model (3, 2, 3, 3, 4);
+  g_autoptr (GByteArray) deep = dlib_model (2, 1, 2, 7, 5);
+  g_autofree char *path = seed_path ("fuzz-dlib", "small.dat");
+  g_autofree char *tmp = g_dir_make_tmp ("make-seeds-XXXXXX", &error);
+  g_autofree char *cache_path = NULL;
+  g_autofree char *cache = NULL;
+  g_autoptr (PalDlibModel) m = NULL;
+  PalDlibCacheResult result;
+  gsize len;
+
+  check (tmp != NULL, error);
+  write_seed ("fuzz-dlib", "small.dat", (const char *) small->data, small->len);
+  write_seed ("fuzz-dlib", "deep.dat", (const char *) deep->data, deep->len);
+  /* the small model's cache file, as pal_dlib_model_load_cached() writes it */
+  m = pal_dlib_model_load_cached (path, tmp, &result, &error);
+  check (m != NULL, error);
+  check (result == PAL_DLIB_CACHE_BUILT, NULL);
+  cache_path = pal_dlib_cache_path (path, tmp);
+  check (g_file_get_contents (cache_path, &cache, &len, &error), error);
+  write_seed ("fuzz-dlib", "small.cache", cache, (gssize) len);
+  g_unlink (cache_path);
+  g_rmdir (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -342,5 +564,7 @@ main (int argc, char **argv)
   dataset_seeds ();
   model_seeds ();
   config_seeds ();
+  tfjs_seeds ();
+  dlib_seeds ();
   return 0;
 }
