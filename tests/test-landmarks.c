@@ -219,7 +219,6 @@ test_load_samples (void)
 static void
 test_load_tolerant (void)
 {
-  g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) lines = face_pts_lines ();
   PalLandmarks lm;
 
