@@ -15,6 +15,7 @@
 #include "pal-dlib.h"
 #include "pal-error.h"
 #include "pal-image.h"
+#include "dlib-writer.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -349,100 +350,13 @@ test_predict_errors (void)
 /* A small model written here in dlib's encoding                            */
 /* ------------------------------------------------------------------------ */
 
-/* dlib serialize.h: control byte (size, sign) and the magnitude. */
-static void
-put_int (GByteArray *b, gint64 v)
-{
-  guint8 buf[9];
-  guint64 mag = v < 0 ? -(guint64) v : (guint64) v;
-  int n = 0;
-
-  do
-    {
-      buf[1 + n++] = (guint8) (mag & 0xFF);
-      mag >>= 8;
-    }
-  while (mag != 0);
-  buf[0] = (guint8) (n | (v < 0 ? 0x80 : 0));
-  g_byte_array_append (b, buf, 1 + n);
-}
-
-/* dlib float_details: mantissa of 24 bits, low zero bytes stripped. */
-static void
-put_float (GByteArray *b, float v)
-{
-  int e;
-  double fr = frexp (v, &e);
-  gint64 mantissa = (gint64) (fr * (1 << 24));
-  gint64 exponent = e - 24;
-
-  for (int i = 0; i < 8 && (mantissa & 0xFF) == 0; i++)
-    {
-      mantissa >>= 8;
-      exponent += 8;
-    }
-  put_int (b, mantissa);
-  put_int (b, exponent);
-}
-
 enum { S_PARTS = 3, S_CASCADES = 2, S_TREES = 3, S_SPLITS = 3, S_FEATURES = 4 };
 
-/* A valid predictor; @seed varies its numbers.  The first leaf of each
- * tree uses the old positive matrix dimensions. */
+/* A valid predictor; @seed varies its numbers. */
 static GByteArray *
 small_model (guint seed)
 {
-  GByteArray *b = g_byte_array_new ();
-  guint32 x = seed * 2654435761u + 1;
-#define NEXT() (x = x * 1664525u + 1013904223u, (float) ((x >> 8) % 2001) / 1000.0f - 1.0f)
-
-  put_int (b, 1);
-  put_int (b, -2 * S_PARTS);
-  put_int (b, -1);
-  for (int k = 0; k < 2 * S_PARTS; k++)
-    put_float (b, 0.5f + 0.4f * NEXT ());
-  put_int (b, S_CASCADES);
-  for (int c = 0; c < S_CASCADES; c++)
-    {
-      put_int (b, S_TREES);
-      for (int t = 0; t < S_TREES; t++)
-        {
-          put_int (b, S_SPLITS);
-          for (int i = 0; i < S_SPLITS; i++)
-            {
-              put_int (b, (i + t) % S_FEATURES);
-              put_int (b, (i + 2 * t + 1) % S_FEATURES);
-              put_float (b, 64 * NEXT ());
-            }
-          put_int (b, S_SPLITS + 1);
-          for (int l = 0; l < S_SPLITS + 1; l++)
-            {
-              put_int (b, l == 0 ? 2 * S_PARTS : -2 * S_PARTS);
-              put_int (b, l == 0 ? 1 : -1);
-              for (int k = 0; k < 2 * S_PARTS; k++)
-                put_float (b, l == 1 && k == 0 ? 0.0f : 0.05f * NEXT ());
-            }
-        }
-    }
-  put_int (b, S_CASCADES);
-  for (int c = 0; c < S_CASCADES; c++)
-    {
-      put_int (b, S_FEATURES);
-      for (int k = 0; k < S_FEATURES; k++)
-        put_int (b, (k + c) % S_PARTS);
-    }
-  put_int (b, S_CASCADES);
-  for (int c = 0; c < S_CASCADES; c++)
-    {
-      put_int (b, S_FEATURES);
-      for (int k = 0; k < S_FEATURES; k++)
-        {
-          put_float (b, 0.2f * NEXT ());
-          put_float (b, 0.2f * NEXT ());
-        }
-    }
-#undef NEXT
-  return b;
+  return dlib_model (seed, S_PARTS, S_CASCADES, S_TREES, S_SPLITS, S_FEATURES);
 }
 
 static char *
@@ -749,25 +663,25 @@ test_not_predictor (void)
   assert_refused ("version2.dat", "\x01\x02", 2, "expected the version number 1");
   {
     g_autoptr (GByteArray) b = g_byte_array_new ();
-    put_int (b, 1);
-    put_int (b, -136);
-    put_int (b, -1);
+    put_dlib_int (b, 1);
+    put_dlib_int (b, -136);
+    put_dlib_int (b, -1);
     assert_refused ("header-only.dat", b->data, b->len, "only 0 remain");
     for (int k = 0; k < 136; k++)
-      put_float (b, 0.5f);
-    put_int (b, 15);
-    put_int (b, G_MAXINT64);
+      put_dlib_float (b, 0.5f);
+    put_dlib_int (b, 15);
+    put_dlib_int (b, G_MAXINT64);
     assert_refused ("many-trees.dat", b->data, b->len, "at most 100000");
     b->len -= 9;
-    put_int (b, 500);
-    put_int (b, 15);
+    put_dlib_int (b, 500);
+    put_dlib_int (b, 15);
     assert_refused ("no-room.dat", b->data, b->len, "the file is truncated");
   }
   {
     g_autoptr (GByteArray) b = g_byte_array_new ();
-    put_int (b, 1);
-    put_int (b, -3);
-    put_int (b, -1);
+    put_dlib_int (b, 1);
+    put_dlib_int (b, -3);
+    put_dlib_int (b, -1);
     assert_refused ("odd-shape.dat", b->data, b->len, "a column of 2 to");
   }
   {
@@ -778,17 +692,17 @@ test_not_predictor (void)
     guint8 *p = b->data;
     g_autoptr (GByteArray) head = g_byte_array_new ();
     guint32 x = 5 * 2654435761u + 1;
-    put_int (head, 1);
-    put_int (head, -2 * S_PARTS);
-    put_int (head, -1);
+    put_dlib_int (head, 1);
+    put_dlib_int (head, -2 * S_PARTS);
+    put_dlib_int (head, -1);
     for (int k = 0; k < 2 * S_PARTS; k++)
       {
         x = x * 1664525u + 1013904223u;
-        put_float (head, 0.5f + 0.4f * ((float) ((x >> 8) % 2001) / 1000.0f - 1.0f));
+        put_dlib_float (head, 0.5f + 0.4f * ((float) ((x >> 8) % 2001) / 1000.0f - 1.0f));
       }
-    put_int (head, S_CASCADES);
-    put_int (head, S_TREES);
-    put_int (head, S_SPLITS);
+    put_dlib_int (head, S_CASCADES);
+    put_dlib_int (head, S_TREES);
+    put_dlib_int (head, S_SPLITS);
     g_assert_cmpmem (head->data, head->len, p, head->len);
     g_assert_cmpint (p[head->len], ==, 0x01);
     p[head->len + 1] = S_FEATURES;    /* idx1 = 4 of 4 feature pixels */

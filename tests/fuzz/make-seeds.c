@@ -20,6 +20,7 @@
 #include "pal-safetensors.h"
 #include "pal-tfjs.h"
 #include "pal-trainer.h"
+#include "../dlib-writer.h"
 
 #include <glib/gstdio.h>
 #include <jpeglib.h>
@@ -426,108 +427,12 @@ tfjs_seeds (void)
 
 /* --- dlib shape predictor --------------------------------------------------- */
 
-/* dlib serialize.h: control byte (size, sign) and the magnitude. */
-static void
-put_dlib_int (GByteArray *b, gint64 v)
-{
-  guint8 buf[9];
-  guint64 mag = v < 0 ? -(guint64) v : (guint64) v;
-  int n = 0;
-
-  do
-    {
-      buf[1 + n++] = (guint8) (mag & 0xFF);
-      mag >>= 8;
-    }
-  while (mag != 0);
-  buf[0] = (guint8) (n | (v < 0 ? 0x80 : 0));
-  g_byte_array_append (b, buf, 1 + n);
-}
-
-/* dlib float_details: mantissa of 24 bits, low zero bytes stripped. */
-static void
-put_dlib_float (GByteArray *b, float v)
-{
-  int e;
-  double fr = frexp (v, &e);
-  gint64 mantissa = (gint64) (fr * (1 << 24));
-  gint64 exponent = e - 24;
-
-  for (int i = 0; i < 8 && (mantissa & 0xFF) == 0; i++)
-    {
-      mantissa >>= 8;
-      exponent += 8;
-    }
-  put_dlib_int (b, mantissa);
-  put_dlib_int (b, exponent);
-}
-
-/* A valid predictor as tests/test-dlib.c writes it: @parts landmarks,
- * @cascades cascades of @trees trees with @splits splits, @features
- * feature pixels; the first leaf of each tree uses the old positive matrix
- * dimensions. */
-static GByteArray *
-dlib_model (int parts, int cascades, int trees, int splits, int features)
-{
-  GByteArray *b = g_byte_array_new ();
-  guint32 x = 2654435761u + 1;
-#define NEXT() (x = x * 1664525u + 1013904223u, (float) ((x >> 8) % 2001) / 1000.0f - 1.0f)
-
-  put_dlib_int (b, 1);
-  put_dlib_int (b, -2 * parts);
-  put_dlib_int (b, -1);
-  for (int k = 0; k < 2 * parts; k++)
-    put_dlib_float (b, 0.5f + 0.4f * NEXT ());
-  put_dlib_int (b, cascades);
-  for (int c = 0; c < cascades; c++)
-    {
-      put_dlib_int (b, trees);
-      for (int t = 0; t < trees; t++)
-        {
-          put_dlib_int (b, splits);
-          for (int i = 0; i < splits; i++)
-            {
-              put_dlib_int (b, (i + t) % features);
-              put_dlib_int (b, (i + 2 * t + 1) % features);
-              put_dlib_float (b, 64 * NEXT ());
-            }
-          put_dlib_int (b, splits + 1);
-          for (int l = 0; l < splits + 1; l++)
-            {
-              put_dlib_int (b, l == 0 ? 2 * parts : -2 * parts);
-              put_dlib_int (b, l == 0 ? 1 : -1);
-              for (int k = 0; k < 2 * parts; k++)
-                put_dlib_float (b, l == 1 && k == 0 ? 0.0f : 0.05f * NEXT ());
-            }
-        }
-    }
-  put_dlib_int (b, cascades);
-  for (int c = 0; c < cascades; c++)
-    {
-      put_dlib_int (b, features);
-      for (int k = 0; k < features; k++)
-        put_dlib_int (b, (k + c) % parts);
-    }
-  put_dlib_int (b, cascades);
-  for (int c = 0; c < cascades; c++)
-    {
-      put_dlib_int (b, features);
-      for (int k = 0; k < features; k++)
-        {
-          put_dlib_float (b, 0.2f * NEXT ());
-          put_dlib_float (b, 0.2f * NEXT ());
-        }
-    }
-#undef NEXT
-  return b;
-}
-
 static void
 dlib_seeds (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) small = dlib_model (3, 2, 3, 3, 4);
-  g_autoptr (GByteArray) deep = dlib_model (2, 1, 2, 7, 5);
+  g_autoptr (GByteArray) small = dlib_model (1, 3, 2, 3, 3, 4);
+  g_autoptr (GByteArray) deep = dlib_model (1, 2, 1, 2, 7, 5);
   g_autofree char *path = seed_path ("fuzz-dlib", "small.dat");
   g_autofree char *tmp = g_dir_make_tmp ("make-seeds-XXXXXX", &error);
   g_autofree char *cache_path = NULL;
