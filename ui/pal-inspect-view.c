@@ -603,13 +603,8 @@ on_crop_changed (PalInspectView *self)
 
 /* --- face-api's expression network ------------------------------------------------ */
 
-/* The layer it is shown at by default: dense2 (14 x 14).  Its last spatial
- * layer, dense3 (7 x 7), is followed only by global average pooling and
- * the classifier, so Grad is flat there by construction; after dense2 the
- * last block still follows, so Grad, Grad × Input and Grad-CAM all say
- * something, at twice the resolution.  The layer menu still has dense3. */
-#define FACEAPI_VIEW_LAYER "dense2"
-
+/* Its default layer (dense2) comes with the model, as its "inspect.layer"
+ * metadata (core/pal-faceapi.c). */
 gboolean
 pal_inspect_view_use_faceapi_model (PalInspectView *self, int slot)
 {
@@ -626,8 +621,6 @@ pal_inspect_view_use_faceapi_model (PalInspectView *self, int slot)
       pal_show_error (GTK_WIDGET (self), _("Could Not Load face-api’s Expression Network"), error);
       return FALSE;
     }
-  if (pal_graph_find (pal_model_get_graph (model), FACEAPI_VIEW_LAYER) >= 0)
-    pal_model_set_meta (model, "inspect.layer", FACEAPI_VIEW_LAYER);
   pal_inspector_set_model (self->inspector, slot, model, _("face-api expression"));
   return TRUE;
 }
