@@ -649,7 +649,7 @@ pal_emotion_view_export (PalEmotionView *self)
     }
   name = suggested_name (self, "png");
   pal_export_choose_file (GTK_WIDGET (self), _("Export the Maps as PNG"), name, "image/png",
-                          on_png_path, self);
+                          on_png_path, self, NULL);
 }
 
 void
@@ -691,7 +691,8 @@ save_csv_activated (GtkWidget *widget, const char *action, GVariant *param)
   PalEmotionView *self = PAL_EMOTION_VIEW (widget);
   g_autofree char *name = suggested_name (self, "csv");
 
-  pal_export_choose_file (widget, _("Save the Table as CSV"), name, "text/csv", on_csv_path, self);
+  pal_export_choose_file (widget, _("Save the Table as CSV"), name, "text/csv",
+                          on_csv_path, self, NULL);
 }
 
 static void

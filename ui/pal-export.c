@@ -117,6 +117,7 @@ pal_export_copy_widget (GtkWidget *widget, double scale)
 typedef struct {
   PalExportPathFunc callback;
   gpointer          user_data;
+  GDestroyNotify    destroy;
 } ChooseData;
 
 static void
@@ -132,13 +133,16 @@ on_chooser_response (GtkNativeDialog *dialog, int response, gpointer user_data)
       if (path)
         data->callback (path, data->user_data);
     }
+  if (data->destroy)
+    data->destroy (data->user_data);
   g_free (data);
   g_object_unref (dialog);
 }
 
 void
 pal_export_choose_file (GtkWidget *parent, const char *title, const char *suggested_name,
-                        const char *mime_type, PalExportPathFunc callback, gpointer user_data)
+                        const char *mime_type, PalExportPathFunc callback, gpointer user_data,
+                        GDestroyNotify destroy)
 {
   GtkRoot *root = gtk_widget_get_root (parent);
   GtkFileChooserNative *chooser;
@@ -159,6 +163,7 @@ pal_export_choose_file (GtkWidget *parent, const char *title, const char *sugges
     }
   data->callback = callback;
   data->user_data = user_data;
+  data->destroy = destroy;
   g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), data);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }

@@ -21,12 +21,14 @@ gboolean    pal_export_widget_png    (GtkWidget *widget, double scale, const cha
 /* The widget's picture (at @scale) on the clipboard. */
 void        pal_export_copy_widget   (GtkWidget *widget, double scale);
 
-/* Asks where to save a PNG (suggesting @suggested_name) and calls
+/* Asks where to save a file (suggesting @suggested_name) and calls
  * @callback with the chosen path on the main thread; nothing when the user
- * cancels. */
+ * cancels.  @destroy, when not NULL, is called on @user_data once the
+ * dialog is answered either way. */
 typedef void (*PalExportPathFunc) (const char *path, gpointer user_data);
 void        pal_export_choose_file   (GtkWidget *parent, const char *title,
                                       const char *suggested_name, const char *mime_type,
-                                      PalExportPathFunc callback, gpointer user_data);
+                                      PalExportPathFunc callback, gpointer user_data,
+                                      GDestroyNotify destroy);
 
 G_END_DECLS

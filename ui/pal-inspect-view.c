@@ -1021,7 +1021,8 @@ on_save_landmarks_clicked (PalInspectView *self)
     }
   /* the view lives as long as its window, which the dialog is modal for */
   pal_export_choose_file (GTK_WIDGET (self), _("Save Landmarks"),
-                          suggested ? suggested : "landmarks.pts", NULL, on_landmarks_path, self);
+                          suggested ? suggested : "landmarks.pts", NULL,
+                          on_landmarks_path, self, NULL);
 }
 
 /* --- export -------------------------------------------------------------------------- */
@@ -1135,7 +1136,8 @@ pal_inspect_view_export (PalInspectView *self)
     }
   /* the view lives as long as its window, which the dialog is modal for */
   pal_export_choose_file (GTK_WIDGET (self), _("Export the Comparison as PNG"),
-                          suggested ? suggested : "maps.png", "image/png", on_export_path, self);
+                          suggested ? suggested : "maps.png", "image/png",
+                          on_export_path, self, NULL);
 }
 
 void

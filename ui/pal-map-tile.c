@@ -380,7 +380,7 @@ on_long_press (GtkGestureLongPress *gesture, double x, double y, PalMapTile *sel
 static void
 on_export_chosen (const char *path, gpointer user_data)
 {
-  g_autoptr (PalMapTile) self = user_data;
+  PalMapTile *self = user_data;
   g_autoptr (GError) error = NULL;
 
   if (!gtk_widget_get_root (GTK_WIDGET (self)))
@@ -400,11 +400,11 @@ export_panel_activated (GtkWidget *widget, const char *action, GVariant *param)
 {
   PalMapTile *self = PAL_MAP_TILE (widget);
 
-  /* the reference is dropped when a file is chosen; a cancelled dialog
-   * keeps the tile alive, which only costs its memory */
+  /* the tile may be replaced while the dialog is open (a new layer or
+   * model): it stays alive until the dialog is answered, either way */
   pal_export_choose_file (widget, _("Export Panel"),
                           self->export_name ? self->export_name : "panel.png", "image/png",
-                          on_export_chosen, g_object_ref (self));
+                          on_export_chosen, g_object_ref (self), g_object_unref);
 }
 
 static void

@@ -844,7 +844,7 @@ pal_train_view_export (PalTrainView *self)
   g_return_if_fail (PAL_IS_TRAIN_VIEW (self));
 
   pal_export_choose_file (GTK_WIDGET (self), _("Export Training Curves"), "training.png",
-                          "image/png", export_to, self);
+                          "image/png", export_to, self, NULL);
 }
 
 void
