@@ -37,10 +37,17 @@ pal_file_replace (const char *path, PalFileWriteFunc write, gpointer user_data)
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *tmp_base = g_strdup_printf (".%s.XXXXXX", base);
   g_autofree char *tmp = g_build_filename (dir, tmp_base, NULL);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-  int saved_errno, dir_fd;
+  int fd, saved_errno, dir_fd;
   gboolean ok;
 
+  /* a folder (or a name ending in '/') is no file to replace: said before
+   * anything is written, not as "Not a directory" after */
+  if (g_str_has_suffix (path, G_DIR_SEPARATOR_S) || g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      errno = EISDIR;
+      return FALSE;
+    }
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
   if (fd < 0)
     return FALSE;
   ok = write (fd, user_data) && fsync (fd) == 0;

@@ -4,7 +4,8 @@
  * pal_file_replace(): the content is streamed into a temporary file beside
  * the target ("dir/.name.XXXXXX"), synced, and renamed over the target, and
  * the directory is synced.  A full disk, a file-size limit or a missing
- * directory leaves the target as it was and no temporary file behind.
+ * directory leaves the target as it was and no temporary file behind; a
+ * path that names a folder fails with EISDIR before anything is written.
  */
 #pragma once
 

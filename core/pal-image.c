@@ -521,7 +521,8 @@ pal_image_load (const char *path, GError **error)
   g_autofree char *name = g_filename_display_name (path);
   g_autoptr(GError) map_error = NULL;
   struct stat st;
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 
   if (fd < 0 || fstat (fd, &st) != 0)
     {

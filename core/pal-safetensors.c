@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -449,12 +450,23 @@ pal_safetensors_open (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  int fd = g_open (path, O_RDONLY, 0);
-  if (fd < 0)
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) != 0)
     {
       int saved_errno = errno;
+      if (fd >= 0)
+        close (fd);
       st_error (error, path, PAL_SAFETENSORS_ERROR_IO, "could not open: %s",
                 g_strerror (saved_errno));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      st_error (error, path, PAL_SAFETENSORS_ERROR_IO, "not a regular file");
       return NULL;
     }
   g_autoptr(GMappedFile) file = g_mapped_file_new_from_fd (fd, FALSE, &local);

@@ -13,6 +13,7 @@
 
 #ifdef G_OS_UNIX
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 
 #include "test-util.h"
@@ -664,6 +665,10 @@ test_load_bad (void)
   g_autofree char *missing = g_build_filename (dir, "missing.jpg", NULL);
   assert_load_fails (missing, PAL_ERROR_IO, g_strerror (ENOENT));
   assert_load_fails (dir, PAL_ERROR_IO, "not a regular file");
+  /* a FIFO: refused at once, not waited on for a writer */
+  g_autofree char *fifo = g_build_filename (dir, "fifo.jpg", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  assert_load_fails (fifo, PAL_ERROR_IO, "fifo.jpg: not a regular file");
 
   g_autofree char *empty = g_build_filename (dir, "empty.png", NULL);
   write_bytes (empty, "", 0);

@@ -10,6 +10,7 @@
 #ifdef G_OS_UNIX
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "test-util.h"
 #endif
@@ -250,6 +251,30 @@ test_empty_file (void)
   g_assert_null (pal_safetensors_lookup (st, "w"));
 
   g_clear_pointer (&st, pal_safetensors_free);
+  scratch_free (dir);
+}
+
+/* A folder or a FIFO named as a model is refused at once (opening a FIFO
+ * for reading would wait for a writer forever). */
+static void
+test_not_a_file (void)
+{
+  char *dir = scratch_new ();
+  g_autofree char *fifo = g_build_filename (dir, "model.safetensors", NULL);
+  const char *paths[] = { dir, fifo };
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *expected = g_strdup_printf ("%s: not a regular file", paths[i]);
+      PalSafetensors *st = pal_safetensors_open (paths[i], &error);
+
+      g_assert_null (st);
+      g_assert_error (error, PAL_SAFETENSORS_ERROR, PAL_SAFETENSORS_ERROR_IO);
+      g_assert_cmpstr (error->message, ==, expected);
+    }
+  g_unlink (fifo);
   scratch_free (dir);
 }
 
@@ -796,6 +821,33 @@ test_save_missing_dir (void)
   scratch_free (dir);
 }
 
+/* A folder as the path (or a name ending in '/') is refused before
+ * anything is written, with the reason a person understands. */
+static void
+test_save_to_folder (void)
+{
+  char *dir = scratch_new ();
+  g_autofree char *slash = g_strconcat (dir, "/", NULL);
+  const char *paths[] = { dir, slash };
+  g_autoptr(PalStWriter) w = pal_st_writer_new ();
+  float v = 1;
+
+  pal_st_writer_add (w, "v", "F32", 0, NULL, &v);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *expected = g_strdup_printf ("Could not save '%s': %s", paths[i],
+                                                   g_strerror (EISDIR));
+
+      g_assert_false (pal_st_writer_save (w, paths[i], &error));
+      g_assert_error (error, PAL_SAFETENSORS_ERROR, PAL_SAFETENSORS_ERROR_IO);
+      g_assert_cmpstr (error->message, ==, expected);
+      g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+      g_assert_cmpuint (count_entries (dir), ==, 0);
+    }
+  scratch_free (dir);
+}
+
 /* A write error in the middle of the data (provoked with RLIMIT_FSIZE, which
  * also applies to root) must leave the old file intact and no temporary. */
 static void
@@ -929,6 +981,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/roundtrip", test_roundtrip);
   g_test_add_func ("/safetensors/open-bytes", test_open_bytes);
   g_test_add_func ("/safetensors/empty-file", test_empty_file);
+  g_test_add_func ("/safetensors/not-a-file", test_not_a_file);
   g_test_add_func ("/safetensors/alignment", test_alignment);
   g_test_add_func ("/safetensors/unaligned", test_unaligned);
   g_test_add_func ("/safetensors/malformed/truncated", test_truncated);
@@ -948,6 +1001,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/read-labels", test_read_labels);
   g_test_add_func ("/safetensors/save/replaces", test_save_replaces);
   g_test_add_func ("/safetensors/save/missing-dir", test_save_missing_dir);
+  g_test_add_func ("/safetensors/save/to-folder", test_save_to_folder);
   g_test_add_func ("/safetensors/save/failure-keeps-old", test_save_failure_keeps_old);
   g_test_add_func ("/safetensors/save/invalid", test_writer_invalid);
 
