@@ -5,6 +5,7 @@
 #include "pal-dataset-private.h"
 
 #include "pal-error.h"
+#include "pal-file.h"
 #include "pal-model.h"
 #include "pal-rand.h"
 
@@ -442,15 +443,10 @@ find_columns (const Field *f, int n, const char *const *names, int *idx, int n_n
 static GMappedFile *
 map_file (const char *path, const char **data, gsize *len, GError **error)
 {
-  GError *local = NULL;
-  GMappedFile *mf = g_mapped_file_new (path, FALSE, &local);
+  GMappedFile *mf = pal_file_map (path, error);
 
   if (!mf)
-    {
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s", local->message);
-      g_error_free (local);
-      return NULL;
-    }
+    return NULL;
   *data = g_mapped_file_get_contents (mf);
   *len = g_mapped_file_get_length (mf);
   return mf;

@@ -571,18 +571,13 @@ parse (const char *path, const guint8 *data, gsize len, GError **error)
 PalDlibModel *
 pal_dlib_model_load (const char *path, GError **error)
 {
-  g_autoptr (GError) local = NULL;
   GMappedFile *file;
   PalDlibModel *m;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  file = g_mapped_file_new (path, FALSE, &local);
-  if (file == NULL)
-    {
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s", local->message);
-      return NULL;
-    }
+  if (!(file = pal_file_map (path, error)))
+    return NULL;
   m = parse (path, (const guint8 *) g_mapped_file_get_contents (file),
              g_mapped_file_get_length (file), error);
   g_mapped_file_unref (file);

@@ -1,8 +1,10 @@
-/* pal-file.c: atomic replacement of a file */
+/* pal-file.c: atomic replacement of a file; mapping a file to read */
 #include "pal-file.h"
+#include "pal-error.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -98,4 +100,37 @@ pal_file_replace_data (const char *path, const void *data, gsize len)
   Buffer b = { data, len };
 
   return pal_file_replace (path, write_buffer, &b);
+}
+
+GMappedFile *
+pal_file_map (const char *path, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  GMappedFile *map;
+  struct stat st;
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (fd < 0 || fstat (fd, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", path, g_strerror (saved_errno));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", path);
+      return NULL;
+    }
+  map = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
+  if (!map)
+    g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", path, local->message);
+  return map;
 }

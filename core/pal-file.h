@@ -1,4 +1,5 @@
-/* pal-file.h: replacing a file so that a failure never loses the old one
+/* pal-file.h: replacing a file so that a failure never loses the old one;
+ * mapping one to read
  *
  * Every file the core writes (models, images, landmarks) goes through
  * pal_file_replace(): the content is streamed into a temporary file beside
@@ -20,6 +21,10 @@ typedef gboolean (*PalFileWriteFunc) (int fd, gpointer user_data);
 gboolean pal_file_replace   (const char *path, PalFileWriteFunc write, gpointer user_data);
 /* pal_file_replace() of a buffer. */
 gboolean pal_file_replace_data (const char *path, const void *data, gsize len);
+/* The regular file @path mapped read-only (an empty one has length 0);
+ * NULL with a PAL_ERROR_IO naming the file otherwise.  A FIFO or a folder
+ * is refused at once: opening one never waits for a writer. */
+GMappedFile *pal_file_map   (const char *path, GError **error);
 /* write(2) until done, retrying on EINTR; FALSE with errno set. */
 gboolean pal_file_write_all (int fd, const void *buf, gsize len);
 

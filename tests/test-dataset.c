@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 
@@ -894,6 +895,20 @@ test_open_errors (void)
   write_text (root, "fer2013.csv", "emotion,pixels,Usage\n");
   g_assert_null (pal_dataset_open (root, PAL_DATASET_AUTO, NULL, &e5));
   g_assert_error (e5, PAL_ERROR, PAL_ERROR_INVALID);
+
+  /* A FIFO as the label file: refused at once, not waited on */
+  {
+    g_autofree char *fifo_root = fresh_dir ("fifo");
+    g_autofree char *labels = g_build_filename (fifo_root, "EmoLabel", NULL);
+    g_autofree char *fifo = g_build_filename (labels, "list_patition_label.txt", NULL);
+    g_autoptr (GError) e6 = NULL;
+
+    g_assert_cmpint (g_mkdir_with_parents (labels, 0755), ==, 0);
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    g_assert_null (pal_dataset_open (fifo_root, PAL_DATASET_RAFDB, NULL, &e6));
+    g_assert_error (e6, PAL_ERROR, PAL_ERROR_IO);
+    g_assert_nonnull (strstr (e6->message, "list_patition_label.txt: not a regular file"));
+  }
 
   g_assert_true (pal_dataset_format_from_string ("RAF-DB", &f, NULL));
   g_assert_cmpint (f, ==, PAL_DATASET_RAFDB);

@@ -713,6 +713,20 @@ test_not_predictor (void)
   g_assert_null (m);
   g_assert_error (error, PAL_ERROR, PAL_ERROR_IO);
   g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  /* a FIFO: refused at once, not waited on for a writer */
+  {
+    g_autofree char *fifo = g_build_filename (scratch, "fifo.dat", NULL);
+    g_autofree char *expected = g_strdup_printf ("%s: not a regular file", fifo);
+
+    g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+    m = pal_dlib_model_load (fifo, &error);
+    g_assert_null (m);
+    g_assert_error (error, PAL_ERROR, PAL_ERROR_IO);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_unlink (fifo);
+  }
 }
 
 /* ------------------------------------------------------------------------ */
