@@ -326,17 +326,18 @@ shift_landmarks (PalLandmarks *lm, double dx, double dy)
 }
 
 /* Face @index (1-based, best score first, as pal faces lists them) of
- * @image, found by a PalFaceFinder with dlib's landmarks, into @face;
- * @note: which face, for the title. */
+ * @image, found by a PalFaceFinder with the landmarks of @method, into
+ * @face; @note: which face, for the title. */
 static gboolean
-find_face (const PalImage *image, int index, PalFace *face, char **note, GError **error)
+find_face (const PalImage *image, int index, PalLandmarkMethod method, PalFace *face,
+           char **note, GError **error)
 {
   g_autoptr (PalFaceFinder) finder = NULL;
   g_autofree PalFace *faces = NULL;
   char score[16];
   int n = 0;
 
-  finder = pal_face_finder_new (NULL, NULL, PAL_LANDMARK_METHOD_DLIB, error);
+  finder = pal_face_finder_new (NULL, NULL, method, error);
   if (!finder)
     return FALSE;
   faces = pal_face_finder_run (finder, image, 0.0f, FALSE, &n, error);
@@ -356,8 +357,9 @@ find_face (const PalImage *image, int index, PalFace *face, char **note, GError 
       return FALSE;
     }
   *face = faces[index - 1];
-  *note = g_strdup_printf ("face %d of %d (score %s)", index, n,
-                           fmt (score, sizeof score, "%.2f", face->score));
+  *note = g_strdup_printf ("face %d of %d (score %s, %s landmarks)", index, n,
+                           fmt (score, sizeof score, "%.2f", face->score),
+                           pal_landmark_method_name (method));
   return TRUE;
 }
 
@@ -701,7 +703,8 @@ pal_cmd_attribute (int argc, char **argv)
 {
   g_autofree char *model1 = NULL, *model2 = NULL, *lm_path = NULL, *layer = NULL;
   g_autofree char *target = NULL, *gradcam = NULL, *cmap = NULL, *out = NULL;
-  g_autofree char *face_note = NULL;
+  g_autofree char *face_note = NULL, *face_lm_name = NULL;
+  PalLandmarkMethod face_method = PAL_LANDMARK_METHOD_DLIB;
   gboolean shared = FALSE, colour_face = FALSE;
   int c1 = G_MININT, size = 192, face = G_MININT;
   double opacity = 0.7, sigma = 3.0, inside = 0.2, face_scale = 0.0;
@@ -710,6 +713,7 @@ pal_cmd_attribute (int argc, char **argv)
     { "model2", 0, 0, G_OPTION_ARG_FILENAME, &model2, "A second model (or faceapi), drawn beside the first", "M2" },
     { "landmarks", 'l', 0, G_OPTION_ARG_FILENAME, &lm_path, "68 landmarks of the image (.pts or \"x y\" lines): the prior and the agreement numbers", "PTS" },
     { "face", 0, 0, G_OPTION_ARG_INT, &face, "Crop the photo to its face N (default 1, the best; see pal faces) first", "[N]" },
+    { "face-landmarks", 0, 0, G_OPTION_ARG_STRING, &face_lm_name, "Landmarks of the --face search: dlib (default) or faceapi", "METHOD" },
     { "face-scale", 0, 0, G_OPTION_ARG_DOUBLE, &face_scale, "Side of the --face crop over the landmarks' bounds (default 1.6; 1.2 for faceapi)", "F" },
     { "layer", 0, 0, G_OPTION_ARG_STRING, &layer, "Node to attribute at (default: each model's PAL layer, else the one it suggests: dense2 for faceapi)", "NODE" },
     { "target", 't', 0, G_OPTION_ARG_STRING, &target, "What the maps explain: sum (of the logits, PAL's target; default) or a class", "sum|CLASS" },
@@ -761,8 +765,9 @@ pal_cmd_attribute (int argc, char **argv)
     "Grad is flat).  pal init --arch faceapi writes it as a model file.\n"
     "\n"
     "A photo is rarely framed like a face crop: --face finds its faces (face-api's\n"
-    "detector, dlib's 68 landmarks, as pal faces does), takes face N of pal faces'\n"
-    "list (best first) or the best one, and gives each model a square crop about\n"
+    "detector, dlib's 68 landmarks or face-api's with --face-landmarks faceapi, as\n"
+    "pal faces does), takes face N of pal faces' list (best first) or the best\n"
+    "one, and gives each model a square crop about\n"
     "the centre of its landmarks' bounds (black outside the photo): 1.6 times the\n"
     "bounds (as the faces of a face crop dataset), 1.2 for faceapi (face-api's own\n"
     "expression crop, the framing its net was trained on); --face-scale sets one\n"
@@ -795,6 +800,10 @@ pal_cmd_attribute (int argc, char **argv)
   if (face != G_MININT && face < 1)
     return usage_error ("--face must be a face's number, 1 for the best");
   face = MAX (face, 0);   /* 0: no --face */
+  if (face_lm_name && !pal_landmark_method_parse (face_lm_name, &face_method))
+    return usage_error ("--face-landmarks must be dlib or faceapi");
+  if (face_lm_name && face == 0)
+    return usage_error ("--face-landmarks goes with --face");
   if (face_scale != 0.0 && !(face_scale >= 0.5 && face_scale <= 4.0))
     return usage_error ("--face-scale must be in 0.5 .. 4");
   opt.layer = layer;
@@ -822,7 +831,7 @@ pal_cmd_attribute (int argc, char **argv)
     }
   if (face > 0)
     {
-      if (!find_face (rgb, face, &found, &face_note, &error))
+      if (!find_face (rgb, face, face_method, &found, &face_note, &error))
         return fail (error);
       if (!lm_path)
         lm = found.lm;

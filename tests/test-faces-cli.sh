@@ -185,6 +185,19 @@ png_size "attribute --model faceapi --model2: a PNG twice as wide" "$T/fa2.png" 
 grep -q "^face-api expression: dense2" "$T/out" && grep -q "^demo-pal: conv4 " "$T/out" \
   && ok "attribute: 112 x 112 and 48 x 48 models side by side" \
   || { nok "attribute: 112 x 112 and 48 x 48 models side by side"; sed 's/^/# /' "$T/out"; }
+check "attribute --face --face-landmarks faceapi" "$PAL" attribute "$DEMO/sample2.jpg" --face \
+  --face-landmarks faceapi --model faceapi --out "$T/fa3.png"
+grep -q "face 1 of 1 (score [0-9.]*, faceapi landmarks)" "$T/out" \
+  && grep -q "^face-api expression: dense2 128x14x14, predicted sad" "$T/out" \
+  && ok "attribute --face-landmarks faceapi: the face cropped about face-api's landmarks" \
+  || { nok "attribute --face-landmarks faceapi: the face cropped about face-api's landmarks"; sed 's/^/# /' "$T/out"; }
+cmp -s "$T/fa.png" "$T/fa3.png" \
+  && nok "attribute --face-landmarks: another crop than dlib's landmarks give" \
+  || ok "attribute --face-landmarks: another crop than dlib's landmarks give"
+check_fails "attribute --face-landmarks hog" "--face-landmarks must be dlib or faceapi" \
+  "$PAL" attribute "$DEMO/sample2.jpg" --face --face-landmarks hog --model faceapi --out "$T/bad.png"
+check_fails "attribute --face-landmarks without --face" "--face-landmarks goes with --face" \
+  "$PAL" attribute "$DEMO/sample2.jpg" --face-landmarks faceapi --model faceapi --out "$T/bad.png"
 check_fails "attribute --face 7 on a one-face photo" "face 7: the image has only 1 face" \
   "$PAL" attribute "$DEMO/sample2.jpg" --face 7 --model faceapi --out "$T/bad.png"
 check_fails "attribute --face on a photo without a face" "no face found" \
