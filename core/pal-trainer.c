@@ -437,8 +437,17 @@ pal_train_config_load (PalTrainConfig *cfg, const char *path, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) local = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)
+  /* read whole, not with g_key_file_load_from_file(), which refuses what
+   * is not a regular file: a pipe works (pal train --config <(...)) */
+  if (!g_file_get_contents (path, &text, &len, &local))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s", local->message);
+      return FALSE;
+    }
+  if (!g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, &local)
       || !pal_train_config_load_keyfile (cfg, kf, &local))
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_PARSE, "%s: %s", path, local->message);

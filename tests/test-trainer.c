@@ -28,6 +28,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *scratch;      /* removed at the end */
 static char *dataset;      /* scratch/faces */
@@ -780,6 +781,26 @@ test_config (void)
   g_assert_true (g_file_set_contents (bad, "[pal]\nlr = 1\n", -1, NULL));
   g_assert_false (pal_train_config_load (&b, bad, &error));
   g_assert_nonnull (strstr (error->message, "[optim]"));
+  g_clear_error (&error);
+  /* from a pipe, as pal train --config <(...) gives it */
+  {
+    int fds[2];
+    const char *text = "[optim]\nepochs = 7\n";
+    g_autofree char *dev = NULL;
+
+    g_assert_cmpint (pipe (fds), ==, 0);
+    g_assert_cmpint (write (fds[1], text, strlen (text)), ==, (gssize) strlen (text));
+    close (fds[1]);
+    dev = g_strdup_printf ("/dev/fd/%d", fds[0]);
+    g_assert_true (pal_train_config_load (&b, dev, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (b.epochs, ==, 7);
+    close (fds[0]);
+  }
+  /* a missing file is named */
+  g_assert_false (pal_train_config_load (&b, "no-such-settings.ini", &error));
+  g_assert_error (error, PAL_ERROR, PAL_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "no-such-settings.ini"));
   g_clear_error (&error);
 
   /* a run needs a dataset and a folder; c1 only with "first" */
