@@ -394,16 +394,11 @@ load_and_run (Side *s, const char *path, const PalImage *image, const PalLandmar
   PalLandmarks crop_lm;
 
   if (strcmp (path, "faceapi") == 0)
-    {
-      s->name = g_strdup ("face-api expression");
-      s->model = pal_faceapi_load_expression_model (NULL, error);   /* says where to get it */
-    }
+    s->name = g_strdup ("face-api expression");
   else
-    {
-      s->name = g_str_has_suffix (base, ".safetensors")
-                ? g_strndup (base, strlen (base) - strlen (".safetensors")) : g_strdup (base);
-      s->model = pal_model_load (path, NULL, error);   /* its errors name the file */
-    }
+    s->name = g_str_has_suffix (base, ".safetensors")
+              ? g_strndup (base, strlen (base) - strlen (".safetensors")) : g_strdup (base);
+  s->model = pal_cli_load_model (path, NULL, error);
   if (!s->model)
     return FALSE;
   if (face_lm)

@@ -175,7 +175,7 @@ pal_cmd_eval (int argc, char **argv)
   gint64 seed = SEED_UNSET;
   int batch = 32, threads = 0;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file", "MODEL" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file, or faceapi for face-api's expression network", "MODEL" },
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch, "Architecture, for a file of plain weights", "NAME" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "auto (default), rafdb, affectnet, fer2013, ferplus or folder", "F" },
@@ -265,7 +265,7 @@ pal_cmd_eval (int argc, char **argv)
     }
   pal_set_threads (threads);
 
-  model = pal_model_load (model_path, arch, &error);
+  model = pal_cli_load_model (model_path, arch, &error);
   if (!model)
     {
       g_printerr ("pal eval: %s\n", error->message);

@@ -85,7 +85,7 @@ pal_cmd_gradcam_means (int argc, char **argv)
   gint64 seed = 0;
   int batch = 32, threads = 0, workers = 2;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file", "MODEL" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file, or faceapi for face-api's expression network", "MODEL" },
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch, "Architecture, for a file of plain weights", "NAME" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder", "DIR" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "auto (default), rafdb, affectnet, fer2013, ferplus or folder", "F" },
@@ -94,7 +94,7 @@ pal_cmd_gradcam_means (int argc, char **argv)
     { "split", 0, 0, G_OPTION_ARG_STRING, &split_s, "test (default), val, train or all", "SPLIT" },
     { "val-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &val_fraction, "Validation share drawn from train, as training draws it (default 0.1)", "F" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of that draw: the training run's (default 0)", "S" },
-    { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer_s, "Grad-CAM layer (a node name; default: the model's PAL layer)", "NODE" },
+    { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer_s, "Grad-CAM layer (a node name; default: the model's PAL layer, else the one it suggests)", "NODE" },
     { "frontal", 0, 0, G_OPTION_ARG_DOUBLE, &frontal, "Only faces whose eye corners lie within EPS input pixels of their mean positions", "EPS" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default 32)", "B" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "T" },
@@ -160,11 +160,13 @@ pal_cmd_gradcam_means (int argc, char **argv)
     return usage_error (error->message);
   pal_set_threads (threads);
 
-  model = pal_model_load (model_path, arch, &error);
+  model = pal_cli_load_model (model_path, arch, &error);
   if (!model)
     return fail (error->message);
   g = pal_model_get_graph (model);
   layer_name = layer_s ? layer_s : pal_model_get_meta (model, "pal.layer");
+  if (!layer_name)   /* the layer the model suggests (face-api's: dense2) */
+    layer_name = pal_model_get_meta (model, "inspect.layer");
   if (!layer_name)
     layer_name = pal_arch_default_layer (pal_model_get_arch_name (model));
   if (!layer_name)

@@ -180,10 +180,7 @@ cmd_info (int argc, char **argv)
       g_printerr ("pal info: give one model file\n");
       return 2;
     }
-  if (strcmp (argv[1], "faceapi") == 0 && !arch)
-    model = pal_faceapi_load_expression_model (NULL, &error);
-  else
-    model = pal_model_load (argv[1], arch, &error);
+  model = pal_cli_load_model (argv[1], arch, &error);
   if (!model)
     return fail ("info", error);
   g = pal_model_get_graph (model);

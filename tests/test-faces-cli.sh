@@ -211,5 +211,16 @@ grep -q "classes: *neutral happy sad surprise fear disgust anger" "$T/out" && gr
   && ok "info: the 7 classes in our order, dense2 for inspection" || { nok "info: the 7 classes in our order, dense2 for inspection"; sed 's/^/# /' "$T/out"; }
 check "info faceapi" "$PAL" info faceapi
 
+# face-api's expression net by name in the dataset commands
+check "synth for eval" "$PAL" synth --out "$T/syn" --n 70 --size 64 --seed 3
+check "eval --model faceapi" "$PAL" eval --model faceapi --data "$T/syn" --split test
+grep -q "^accuracy: .*(.* of 18)" "$T/out" && grep -q "^model: *faceapi" "$T/out" \
+  && ok "eval --model faceapi: the test split's 18 faces" || { nok "eval --model faceapi: the test split's 18 faces"; sed 's/^/# /' "$T/out"; }
+check "gradcam-means --model faceapi" "$PAL" gradcam-means --model faceapi --data "$T/syn" --out "$T/gm.png"
+png_size "gradcam-means --model faceapi: a PNG" "$T/gm.png" 400 200
+grep -q "Grad-CAM at dense2 (14x14" "$T/out" && grep -q "^average " "$T/out" \
+  && ok "gradcam-means --model faceapi: the overlap table, at the layer it suggests" \
+  || { nok "gradcam-means --model faceapi: the overlap table, at the layer it suggests"; sed 's/^/# /' "$T/out" "$T/err"; }
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
