@@ -34,12 +34,23 @@ static const double anchors[5][2] = {
  * angry, fearful, disgusted, surprised). */
 static const int expression_perm[N_EXPRESSIONS] = { 0, 1, 2, 6, 4, 5, 3 };
 
+/* The detector built for one input size. */
+typedef struct {
+  int           size;   /* 0: an empty slot */
+  PalModel     *model;
+  PalWorkspace *ws;
+} Detector;
+
+/* Sizes kept built at once: the default, and the smaller ones a photo
+ * without a face at the default is tried at (pal-faces.c). */
+#define N_DETECTORS 3
+
 struct _PalFaceApi {
   char           *dir;
-  PalTfjsWeights *det_weights;   /* kept to rebuild the detector at another size */
-  PalModel       *det, *lm, *expr;
-  PalWorkspace   *det_ws, *lm_ws, *expr_ws;
-  int             det_size;
+  PalTfjsWeights *det_weights;   /* kept to build the detector at other sizes */
+  Detector        det[N_DETECTORS];   /* det[0]: the last used */
+  PalModel       *lm, *expr;
+  PalWorkspace   *lm_ws, *expr_ws;
 };
 
 char *
@@ -343,15 +354,34 @@ inference_workspace (PalModel *m, GError **error)
   return ws;
 }
 
+static void
+detector_clear (Detector *d)
+{
+  g_clear_pointer (&d->ws, pal_workspace_free);
+  g_clear_pointer (&d->model, pal_model_unref);
+  d->size = 0;
+}
+
+/* Makes fa->det[0] the detector of @size: found among those built (moved
+ * to the front), else built in place of the least recently used. */
 static gboolean
 set_detector_size (PalFaceApi *fa, int size, GError **error)
 {
   g_autofree char *text = NULL;
   PalModel *m;
   PalWorkspace *ws;
+  Detector found;
+  int i;
 
-  if (size == fa->det_size)
-    return TRUE;
+  for (i = 0; i < N_DETECTORS && fa->det[i].size != size; i++)
+    ;
+  if (i < N_DETECTORS)
+    {
+      found = fa->det[i];
+      memmove (&fa->det[1], &fa->det[0], (gsize) i * sizeof (Detector));
+      fa->det[0] = found;
+      return TRUE;
+    }
   if (size < 32 || size > 4096 || size % 32)
     {
       g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
@@ -367,11 +397,9 @@ set_detector_size (PalFaceApi *fa, int size, GError **error)
       pal_model_unref (m);
       return FALSE;
     }
-  g_clear_pointer (&fa->det_ws, pal_workspace_free);
-  g_clear_pointer (&fa->det, pal_model_unref);
-  fa->det = m;
-  fa->det_ws = ws;
-  fa->det_size = size;
+  detector_clear (&fa->det[N_DETECTORS - 1]);
+  memmove (&fa->det[1], &fa->det[0], (N_DETECTORS - 1) * sizeof (Detector));
+  fa->det[0] = (Detector) { size, m, ws };
   return TRUE;
 }
 
@@ -380,10 +408,10 @@ pal_faceapi_free (PalFaceApi *fa)
 {
   if (!fa)
     return;
-  pal_workspace_free (fa->det_ws);
+  for (int i = 0; i < N_DETECTORS; i++)
+    detector_clear (&fa->det[i]);
   pal_workspace_free (fa->lm_ws);
   pal_workspace_free (fa->expr_ws);
-  g_clear_pointer (&fa->det, pal_model_unref);
   g_clear_pointer (&fa->lm, pal_model_unref);
   g_clear_pointer (&fa->expr, pal_model_unref);
   pal_tfjs_free (fa->det_weights);
@@ -525,7 +553,7 @@ pal_faceapi_detect (PalFaceApi *fa, const PalImage *image, int input_size,
   cells = S / 32;
   x = g_new (float, (gsize) 3 * S * S);
   pal_faceapi_crop_tensor (image, rect, S, FALSE, detector_mean, x);
-  head = pal_workspace_forward (fa->det_ws, x, 1, FALSE);   /* [25, cells, cells] */
+  head = pal_workspace_forward (fa->det[0].ws, x, 1, FALSE);   /* [25, cells, cells] */
 
   scale = (double) S / side;
   cx_f = (double) S / MAX (js_round (W * scale), 1.0);   /* undo the padding */

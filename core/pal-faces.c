@@ -19,10 +19,18 @@
 #include <math.h>
 #include <string.h>
 
+/* The detector sizes a photo without a face at face-api's 416 is tried at,
+ * in turn: a face filling the picture is too large for the detector at
+ * 416 (docs/FACES.md, "Close-ups").  Not smaller: at 96 more faces are
+ * found, but the boxes are too coarse for dlib (points half an eye
+ * distance off). */
+static const int close_up_sizes[] = { 224, 160 };
+
 struct _PalFaceFinder {
   PalFaceApi       *fa;
   PalDlibModel     *dlib;     /* NULL with the face-api method */
   PalLandmarkMethod method;
+  int               det_size; /* the detector's input; 0: face-api's default */
 };
 
 const char *
@@ -157,7 +165,15 @@ pal_face_finder_run (PalFaceFinder *finder, const PalImage *image, float min_sco
       return NULL;
     }
   /* no face may come back as NULL without an error */
-  boxes = pal_faceapi_detect (finder->fa, image, 0, threshold, &n, &local);
+  boxes = pal_faceapi_detect (finder->fa, image, finder->det_size, threshold, &n, &local);
+  /* a face filling the photo (a close-up, an aligned crop) is too large
+   * for the detector at 416: at a smaller size it is not (docs/FACES.md) */
+  for (gsize i = 0; !local && n == 0 && finder->det_size == 0 && i < G_N_ELEMENTS (close_up_sizes);
+       i++)
+    {
+      g_free (boxes);
+      boxes = pal_faceapi_detect (finder->fa, image, close_up_sizes[i], threshold, &n, &local);
+    }
   if (local)
     {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -178,6 +194,22 @@ pal_face_finder_run (PalFaceFinder *finder, const PalImage *image, float min_sco
     }
   *n_faces = n;
   return g_steal_pointer (&faces);
+}
+
+gboolean
+pal_face_finder_set_detector_size (PalFaceFinder *finder, int size, GError **error)
+{
+  g_return_val_if_fail (finder != NULL, FALSE);
+
+  if (size != 0 && (size < 64 || size > 1024 || size % 32 != 0))
+    {
+      g_set_error (error, PAL_ERROR, PAL_ERROR_INVALID,
+                   "the detector's input size must be a multiple of 32 from 64 to 1024 "
+                   "(or 0 for %d), not %d", PAL_FACEAPI_INPUT_SIZE, size);
+      return FALSE;
+    }
+  finder->det_size = size;
+  return TRUE;
 }
 
 gboolean

@@ -70,6 +70,13 @@ PalFace       *pal_face_finder_run      (PalFaceFinder *finder, const PalImage *
                                          float min_score, gboolean expression,
                                          int *n_faces, GError **error);
 
+/* The side of the square the detector sees each photo at (a multiple of
+ * 32 from 64 to 1024).  0, the default: face-api's 416, then, when that
+ * finds no face, 224 and 160 (a face that fills the photo is too large for
+ * the detector at 416).  Smaller is faster and finds only larger faces.
+ * FALSE (PAL_ERROR_INVALID) for another size. */
+gboolean       pal_face_finder_set_detector_size (PalFaceFinder *finder, int size,
+                                                  GError **error);
 /* For pre-aligned crops (RAF-DB aligned, FER2013): the landmarks (and, when
  * @expression, the expression) of the face in the fixed @box (x, y, w, h;
  * NULL: a box covering the whole image), without detection.  The box plays
