@@ -2,7 +2,9 @@
  *
  * The chain (docs/FACES.md, "Faces from photos"):
  *   1. face-api's TinyFaceDetector at its default input (416) gives boxes,
- *      best score first, after non-maximum suppression;
+ *      best score first, after non-maximum suppression; when it finds
+ *      none, at 224 then 160 (a face filling the picture is too large for
+ *      it at 416);
  *   2. the 68 landmarks of each box come from dlib's shape predictor on the
  *      rectangle pal_face_dlib_rect() makes of the box, or from face-api's
  *      landmark net on the box itself;
