@@ -1,11 +1,9 @@
 /* pal-cli.c: what several pal commands share */
 #include "pal-cli.h"
-#include "pal-faceapi.h"
 
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 typedef struct {
@@ -88,12 +86,4 @@ pal_cli_split_name (PalSplit split)
 {
   return split == PAL_SPLIT_TRAIN ? "train" : split == PAL_SPLIT_VAL ? "val"
          : split == PAL_SPLIT_TEST ? "test" : "all";
-}
-
-PalModel *
-pal_cli_load_model (const char *path, const char *arch, GError **error)
-{
-  if (!arch && strcmp (path, "faceapi") == 0)
-    return pal_faceapi_load_expression_model (NULL, error);   /* says where to get it */
-  return pal_model_load (path, arch, error);                   /* its errors name the file */
 }

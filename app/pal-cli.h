@@ -32,10 +32,6 @@ void pal_cli_run_cancellable (const char *cmd, const char *stopping, GThreadFunc
 gboolean    pal_cli_parse_split (const char *s, PalSplit *out);
 const char *pal_cli_split_name  (PalSplit split);
 
-/* The model file at @path (with @arch when its own architecture is not
- * stored), or face-api's expression network for "faceapi". */
-PalModel   *pal_cli_load_model (const char *path, const char *arch, GError **error);
-
 /* Parses "grad" / "grad-input" */
 gboolean pal_cli_parse_attribution (const char *s, PalAttribution *out, GError **error);
 /* Parses "all" / "mean" / "first" / "first:C1" */

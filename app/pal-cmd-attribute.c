@@ -398,7 +398,7 @@ load_and_run (Side *s, const char *path, const PalImage *image, const PalLandmar
   else
     s->name = g_str_has_suffix (base, ".safetensors")
               ? g_strndup (base, strlen (base) - strlen (".safetensors")) : g_strdup (base);
-  s->model = pal_cli_load_model (path, NULL, error);
+  s->model = pal_faceapi_open_model (path, NULL, error);
   if (!s->model)
     return FALSE;
   if (face_lm)

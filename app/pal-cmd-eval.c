@@ -8,6 +8,7 @@
  */
 #include "pal-cli.h"
 #include "pal-dataset.h"
+#include "pal-faceapi.h"
 #include "pal-image.h"
 #include "pal-metrics.h"
 #include "pal-render.h"
@@ -265,7 +266,7 @@ pal_cmd_eval (int argc, char **argv)
     }
   pal_set_threads (threads);
 
-  model = pal_cli_load_model (model_path, arch, &error);
+  model = pal_faceapi_open_model (model_path, arch, &error);
   if (!model)
     {
       g_printerr ("pal eval: %s\n", error->message);

@@ -11,6 +11,7 @@
 #include "pal-cli.h"
 #include "pal-analysis.h"
 #include "pal-dataset.h"
+#include "pal-faceapi.h"
 #include "pal-file.h"
 #include "pal-image.h"
 #include "pal-render.h"
@@ -160,7 +161,7 @@ pal_cmd_gradcam_means (int argc, char **argv)
     return usage_error (error->message);
   pal_set_threads (threads);
 
-  model = pal_cli_load_model (model_path, arch, &error);
+  model = pal_faceapi_open_model (model_path, arch, &error);
   if (!model)
     return fail (error->message);
   g = pal_model_get_graph (model);

@@ -180,7 +180,7 @@ cmd_info (int argc, char **argv)
       g_printerr ("pal info: give one model file\n");
       return 2;
     }
-  model = pal_cli_load_model (argv[1], arch, &error);
+  model = pal_faceapi_open_model (argv[1], arch, &error);
   if (!model)
     return fail ("info", error);
   g = pal_model_get_graph (model);

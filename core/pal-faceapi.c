@@ -13,6 +13,7 @@
 #include "pal-error.h"
 #include "pal-exec.h"
 #include "pal-loss.h"
+#include "pal-model-io.h"
 #include "pal-tfjs.h"
 #include "ops/pal-ops.h"
 
@@ -342,6 +343,16 @@ pal_faceapi_load_expression_model (const char *dir, GError **error)
   g_autoptr (PalTfjsWeights) w = load_manifest (d, "face_expression_model", error);
 
   return w ? expression_model (w, error) : NULL;
+}
+
+PalModel *
+pal_faceapi_open_model (const char *path, const char *arch, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!arch && strcmp (path, PAL_FACEAPI_MODEL_NAME) == 0)
+    return pal_faceapi_load_expression_model (NULL, error);   /* says where to get it */
+  return pal_model_load (path, arch, error);                   /* its errors name the file */
 }
 
 static PalWorkspace *

@@ -116,6 +116,16 @@ PalModel    *pal_faceapi_expression_model (PalFaceApi *fa);
  * new model. */
 PalModel    *pal_faceapi_load_expression_model (const char *dir, GError **error);
 
+/* Where a model file is asked for (the command line, the application),
+ * this name stands for face-api's expression network. */
+#define PAL_FACEAPI_MODEL_NAME "faceapi"
+
+/* The model file at @path (with @arch when the file does not store its
+ * architecture), or face-api's expression network from the default folder
+ * when @path is PAL_FACEAPI_MODEL_NAME (and @arch NULL).  Errors name the
+ * file, or say where face-api's files are looked for and how to get them. */
+PalModel    *pal_faceapi_open_model (const char *path, const char *arch, GError **error);
+
 /* The network input of a face crop as face-api makes it: centred zero
  * padding to a square, legacy bilinear resize to @size x @size, then
  * dst [3, size, size] = (value - mean[c]) / 255 (mean in 0..255). */

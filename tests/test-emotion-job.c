@@ -9,6 +9,7 @@
 #include "pal-dataset.h"
 #include "pal-emotion-job.h"
 #include "pal-error.h"
+#include "pal-faceapi.h"
 #include "pal-graph.h"
 #include "pal-model-io.h"
 #include "pal-parallel.h"
@@ -135,7 +136,7 @@ static PalGradcamMeans *
 direct_run (const char *model_path, const char *layer_name, int batch_size)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (PalModel) model = pal_model_load (model_path, NULL, &error);
+  g_autoptr (PalModel) model = pal_faceapi_open_model (model_path, NULL, &error);
   g_autoptr (PalDataset) ds = NULL;
   PalGradcamMeansOptions opt;
   PalGradcamMeans *m;
@@ -441,6 +442,34 @@ test_errors (void)
   unref_and_wait (job);
 }
 
+/* face-api's expression network by its name: at the layer it suggests
+ * (dense2), the same numbers as a direct run. */
+static void
+test_faceapi (void)
+{
+  PalEmotionJob *job = new_job (PAL_FACEAPI_MODEL_NAME, model_pal);
+  g_autoptr (PalGradcamMeans) direct = NULL;
+  const PalGradcamMeans *m;
+  Watch w;
+
+  watch_init (&w, job);
+  pal_emotion_job_start (job);
+  wait_finished (&w);
+  g_assert_no_error (w.error);
+  g_assert_cmpint (pal_emotion_job_get_n_results (job), ==, 2);
+  g_assert_cmpstr (pal_emotion_job_get_model_name (job, 0), ==, "face-api expression");
+  g_assert_cmpstr (pal_emotion_job_get_model_name (job, 1), ==, "demo-pal");
+  m = pal_emotion_job_get_result (job, 0);
+  g_assert_cmpstr (m->layer, ==, "dense2");
+  g_assert_cmpint (m->map_width, ==, 14);
+  /* the second model keeps its own PAL layer */
+  g_assert_cmpstr (pal_emotion_job_get_result (job, 1)->layer, ==, "conv4");
+  direct = direct_run (PAL_FACEAPI_MODEL_NAME, "dense2", 32);
+  assert_same_means (m, direct);
+  watch_clear (&w);
+  unref_and_wait (job);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -465,6 +494,7 @@ main (int argc, char **argv)
   g_test_add_func ("/emotion-job/cancel", test_cancel);
   g_test_add_func ("/emotion-job/superseded", test_superseded);
   g_test_add_func ("/emotion-job/errors", test_errors);
+  g_test_add_func ("/emotion-job/faceapi", test_faceapi);
   rc = g_test_run ();
   scratch_free (scratch);
   g_free (synth_dir);

@@ -22,6 +22,7 @@
 #include "pal-emotion-view.h"
 #include "pal-exec.h"
 #include "pal-export.h"
+#include "pal-faceapi.h"
 #include "pal-face-view.h"
 #include "pal-inspect-view.h"
 #include "pal-map-tile.h"
@@ -1048,6 +1049,12 @@ job_done (gpointer data)
   return !pal_emotion_job_get_running (data) && pal_emotion_job_get_n_results (data) > 0;
 }
 
+static gboolean
+two_results (gpointer data)
+{
+  return !pal_emotion_job_get_running (data) && pal_emotion_job_get_n_results (data) == 2;
+}
+
 static void
 test_emotions (void)
 {
@@ -1067,6 +1074,17 @@ test_emotions (void)
   g_free (look_at (GTK_WIDGET (window), "window-emotions", &w, &h));
   px = look_at (GTK_WIDGET (view), "emotions", &w, &h);
   g_assert_cmpint (n_colours (px, w, h), >, 50);
+
+  /* face-api's expression network as model B, by the row's button */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "emotion.use-faceapi", "i", 1));
+  g_assert_cmpstr (pal_emotion_job_get_model_path (job, 1), ==, PAL_FACEAPI_MODEL_NAME);
+  pal_emotion_job_start (job);
+  g_assert_true (wait_for (two_results, job, 240));
+  g_assert_cmpstr (pal_emotion_job_get_model_name (job, 1), ==, "face-api expression");
+  g_assert_cmpstr (pal_emotion_job_get_result (job, 1)->layer, ==, "dense2");
+  g_assert_true (wait_drawn (GTK_WIDGET (view), 50, 60));
+  settle (0.5);
+  g_free (look_at (GTK_WIDGET (window), "window-emotions-faceapi", &w, &h));
 }
 
 /* --- in French ------------------------------------------------------------------ */

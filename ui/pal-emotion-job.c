@@ -15,6 +15,7 @@
 #include "pal-arch.h"
 #include "pal-emotion-job.h"
 #include "pal-error.h"
+#include "pal-faceapi.h"
 #include "pal-model-io.h"
 
 struct _PalEmotionJob
@@ -165,20 +166,28 @@ on_run_progress (PalAnalysisStage stage, int done, int total, gpointer user_data
 static char *
 model_display_name (const char *path)
 {
-  char *base = g_path_get_basename (path);
+  char *base;
+
+  if (strcmp (path, PAL_FACEAPI_MODEL_NAME) == 0)
+    return g_strdup (_("face-api expression"));
+  base = g_path_get_basename (path);
 
   if (g_str_has_suffix (base, ".safetensors"))
     base[strlen (base) - strlen (".safetensors")] = '\0';
   return base;
 }
 
-/* The PAL layer @model names (its metadata, else its architecture's
- * default), or NULL. */
+/* The PAL layer @model names (its metadata), else the layer it suggests
+ * ("inspect.layer"), else its architecture's default, or NULL. */
 static const char *
 own_layer (PalModel *model)
 {
   const char *name = pal_model_get_meta (model, "pal.layer");
 
+  if (name && *name && pal_graph_find (pal_model_get_graph (model), name) >= 0)
+    return name;
+  /* the layer the model suggests (face-api's expression network: dense2) */
+  name = pal_model_get_meta (model, "inspect.layer");
   if (name && *name && pal_graph_find (pal_model_get_graph (model), name) >= 0)
     return name;
   name = pal_arch_default_layer (pal_model_get_arch_name (model));
@@ -256,7 +265,7 @@ run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
   /* the models first: a broken one fails before the dataset is read */
   for (int i = 0; i < run->n_models; i++)
     {
-      models[i] = pal_model_load (run->model_paths[i], NULL, &error);
+      models[i] = pal_faceapi_open_model (run->model_paths[i], NULL, &error);
       if (!models[i])
         goto fail;
       layers[i] = resolve_layer (models[i], run->model_paths[i], run->layer,

@@ -19,6 +19,7 @@
 #include "pal-emotion-view.h"
 #include "pal-error.h"
 #include "pal-export.h"
+#include "pal-faceapi.h"
 #include "pal-file.h"
 #include "pal-model-io.h"
 #include "pal-texture.h"
@@ -120,13 +121,24 @@ update_actions (PalEmotionView *self)
   gtk_widget_set_opacity (self->results_box, busy ? 0.45 : 1.0);
 }
 
+/* What a model row says of @path. */
+static char *
+model_display_name (const char *path)
+{
+  if (!path)
+    return NULL;
+  if (strcmp (path, PAL_FACEAPI_MODEL_NAME) == 0)
+    return g_strdup (_("face-api expression"));
+  return g_path_get_basename (path);
+}
+
 static void
 update_model_rows (PalEmotionView *self)
 {
   const char *a = pal_emotion_job_get_model_path (self->job, 0);
   const char *b = pal_emotion_job_get_model_path (self->job, 1);
-  g_autofree char *a_name = a ? g_path_get_basename (a) : NULL;
-  g_autofree char *b_name = b ? g_path_get_basename (b) : NULL;
+  g_autofree char *a_name = model_display_name (a);
+  g_autofree char *b_name = model_display_name (b);
 
   adw_action_row_set_subtitle (self->model_a_row, a_name ? a_name : _("None"));
   adw_action_row_set_subtitle (self->model_b_row, b_name ? b_name : _("None: one model"));
@@ -258,7 +270,7 @@ static gboolean
 set_model (PalEmotionView *self, int slot, const char *path, gboolean report)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (PalModel) model = pal_model_load (path, NULL, &error);
+  g_autoptr (PalModel) model = pal_faceapi_open_model (path, NULL, &error);
 
   if (!model)
     {
@@ -316,6 +328,23 @@ choose_model_activated (GtkWidget *widget, const char *action, GVariant *param)
   g_object_set_data (G_OBJECT (chooser), "slot", GINT_TO_POINTER (slot));
   g_signal_connect (chooser, "response", G_CALLBACK (on_model_chosen), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* face-api's expression network in a slot: by name, loaded (and checked)
+ * as a file would be, and again by each run. */
+gboolean
+pal_emotion_view_use_faceapi_model (PalEmotionView *self, int slot)
+{
+  g_return_val_if_fail (PAL_IS_EMOTION_VIEW (self), FALSE);
+  g_return_val_if_fail (slot >= 0 && slot < PAL_EMOTION_JOB_N_SLOTS, FALSE);
+
+  return set_model (self, slot, PAL_FACEAPI_MODEL_NAME, TRUE);
+}
+
+static void
+use_faceapi_activated (GtkWidget *widget, const char *action, GVariant *param)
+{
+  pal_emotion_view_use_faceapi_model (PAL_EMOTION_VIEW (widget), g_variant_get_int32 (param));
 }
 
 static void
@@ -788,6 +817,8 @@ pal_emotion_view_class_init (PalEmotionViewClass *klass)
 
   gtk_widget_class_install_action (widget_class, "emotion.choose-model", "i",
                                    choose_model_activated);
+  gtk_widget_class_install_action (widget_class, "emotion.use-faceapi", "i",
+                                   use_faceapi_activated);
   gtk_widget_class_install_action (widget_class, "emotion.clear-model-b", NULL,
                                    clear_model_b_activated);
   gtk_widget_class_install_action (widget_class, "emotion.choose-dataset", NULL,

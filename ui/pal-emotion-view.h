@@ -17,5 +17,9 @@ PalEmotionJob   *pal_emotion_view_get_job   (PalEmotionView *self);
 /* Save dialog: the maps as PNG (and the table as CSV). */
 void             pal_emotion_view_export    (PalEmotionView *self);
 void             pal_emotion_view_copy      (PalEmotionView *self);
+/* Puts face-api's expression network in model slot @slot (0: A, 1: B); an
+ * error is shown (where face-api's files are looked for, how to get them)
+ * and FALSE returned when it cannot be loaded. */
+gboolean         pal_emotion_view_use_faceapi_model (PalEmotionView *self, int slot);
 
 G_END_DECLS
