@@ -108,11 +108,12 @@ pal_file_map (const char *path, GError **error)
   g_autoptr (GError) local = NULL;
   GMappedFile *map;
   struct stat st;
-  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
 
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0 || fstat (fd, &st) != 0)
     {
       int saved_errno = errno;
