@@ -102,6 +102,32 @@ pal_file_replace_data (const char *path, const void *data, gsize len)
   return pal_file_replace (path, write_buffer, &b);
 }
 
+int
+pal_file_open_regular (const char *path, const char *name, struct stat *st, GError **error)
+{
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+
+  if (!name)
+    name = path;
+  if (fd < 0 || fstat (fd, st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", name, g_strerror (saved_errno));
+      return -1;
+    }
+  if (!S_ISREG (st->st_mode))
+    {
+      close (fd);
+      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", name);
+      return -1;
+    }
+  return fd;
+}
+
 GMappedFile *
 pal_file_map (const char *path, GError **error)
 {
@@ -112,23 +138,8 @@ pal_file_map (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
-  if (fd < 0 || fstat (fd, &st) != 0)
-    {
-      int saved_errno = errno;
-
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", path, g_strerror (saved_errno));
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", path);
-      return NULL;
-    }
+  if ((fd = pal_file_open_regular (path, NULL, &st, error)) < 0)
+    return NULL;
   map = g_mapped_file_new_from_fd (fd, FALSE, &local);
   close (fd);
   if (!map)

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/stat.h>
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,12 @@ typedef gboolean (*PalFileWriteFunc) (int fd, gpointer user_data);
 gboolean pal_file_replace   (const char *path, PalFileWriteFunc write, gpointer user_data);
 /* pal_file_replace() of a buffer. */
 gboolean pal_file_replace_data (const char *path, const void *data, gsize len);
+/* @path opened read-only, with its status in *@st: the descriptor of a
+ * regular file, else -1 with a PAL_ERROR_IO naming the file as @name
+ * (NULL: @path).  A FIFO or a folder is refused at once: opening one never
+ * waits for a writer. */
+int          pal_file_open_regular (const char *path, const char *name, struct stat *st,
+                                    GError **error);
 /* The regular file @path mapped read-only (an empty one has length 0);
  * NULL with a PAL_ERROR_IO naming the file otherwise.  A FIFO or a folder
  * is refused at once: opening one never waits for a writer. */

@@ -16,7 +16,6 @@
 #include "pal-file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -521,24 +520,10 @@ pal_image_load (const char *path, GError **error)
   g_autofree char *name = g_filename_display_name (path);
   g_autoptr(GError) map_error = NULL;
   struct stat st;
-  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  int fd = pal_file_open_regular (path, name, &st, error);
 
-  if (fd < 0 || fstat (fd, &st) != 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", name,
-                   g_strerror (saved_errno));
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", name);
-      return NULL;
-    }
+  if (fd < 0)
+    return NULL;
   if (st.st_size == 0)
     {
       close (fd);

@@ -6,7 +6,6 @@
 #include "pal-rand.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,13 +14,6 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NONBLOCK
-#define O_NONBLOCK 0
-#endif
 
 /* A 68-point .pts file is about 1.3 kB; anything over 1 MiB is not one and
  * is refused before its contents are read. */
@@ -470,28 +462,10 @@ read_small_file (const char *path, gsize *len_out, GError **error)
 {
   struct stat st;
   int saved_errno;
-  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  int fd = pal_file_open_regular (path, NULL, &st, error);
 
   if (fd < 0)
-    {
-      saved_errno = errno;
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", path, g_strerror (saved_errno));
-      return NULL;
-    }
-  if (fstat (fd, &st) != 0)
-    {
-      saved_errno = errno;
-      close (fd);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: %s", path, g_strerror (saved_errno));
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, PAL_ERROR, PAL_ERROR_IO, "%s: not a regular file", path);
-      return NULL;
-    }
+    return NULL;
   if ((guint64) st.st_size > MAX_FILE_SIZE)
     {
       close (fd);
