@@ -17,11 +17,6 @@ int  pal_cmd_gradcam_means (int argc, char **argv); /* pal-cmd-gradcam-means.c *
 int  pal_cmd_faces (int argc, char **argv);         /* pal-cmd-faces.c */
 int  pal_cmd_landmarks (int argc, char **argv);     /* pal-cmd-landmarks.c */
 
-/* @image with its extension replaced by .pts: where pal-dataset (class
- * folders) and the application look for an image's landmarks.  Newly
- * allocated.  (pal-cmd-faces.c) */
-char *pal_cli_pts_path_for (const char *image);
-
 /* Runs @work (@data) on a worker thread while the main thread waits for
  * SIGINT / SIGTERM: the first cancels @cancellable and says "pal CMD:
  * stopping STOPPING", the second exits at once (130).  Returns when @work

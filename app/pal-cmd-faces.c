@@ -25,22 +25,6 @@ typedef struct {
   gboolean       json, pts, expression;
 } FacesRun;
 
-/* IMAGE with its extension replaced by .pts (where pal-dataset and the
- * application look for an image's landmarks). */
-char *
-pal_cli_pts_path_for (const char *image)
-{
-  g_autofree char *dir = g_path_get_dirname (image);
-  g_autofree char *base = g_path_get_basename (image);
-  char *dot = strrchr (base, '.');
-  g_autofree char *name = NULL;
-
-  if (dot && dot != base)
-    *dot = '\0';
-  name = g_strconcat (base, ".pts", NULL);
-  return g_build_filename (dir, name, NULL);
-}
-
 static void
 add_double_member (JsonBuilder *b, const char *name, double v)
 {
@@ -212,7 +196,7 @@ faces_of_image (FacesRun *run, const char *path)
 
   if (run->pts)
     {
-      g_autofree char *pts = pal_cli_pts_path_for (path);
+      g_autofree char *pts = pal_landmarks_pts_path_for (path);
 
       if (n == 0)
         g_printerr ("pal faces: %s: no face, no .pts written\n", path);

@@ -68,7 +68,7 @@ pts_path (LandmarksJob *job, const PalSample *s)
 
       return g_build_filename (job->pts_dir, rel ? rel : "", name, NULL);
     }
-  return pal_cli_pts_path_for (s->path);
+  return pal_landmarks_pts_path_for (s->path);
 }
 
 static void

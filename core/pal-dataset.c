@@ -1154,12 +1154,15 @@ read_class_folders (Builder *b, const char *dir, const char *rel, PalSplit split
               continue;
             }
           image = g_build_filename (cdir, fname, NULL);
-          stem = file_stem (fname);
-          g_autofree char *pts_base = g_strconcat (stem, ".pts", NULL);
           if (b->opt->landmarks_dir)
-            pts = g_build_filename (b->opt->landmarks_dir, crel, pts_base, NULL);
+            {
+              stem = file_stem (fname);
+              g_autofree char *pts_base = g_strconcat (stem, ".pts", NULL);
+
+              pts = g_build_filename (b->opt->landmarks_dir, crel, pts_base, NULL);
+            }
           else
-            pts = g_build_filename (cdir, pts_base, NULL);
+            pts = pal_landmarks_pts_path_for (image);
           if (!load_pts (b, pts, image, 0, &lm, &have_lm, &keep, error))
             return FALSE;
           if (!keep)

@@ -456,6 +456,22 @@ parse_plain (LineReader *r, PalLandmarks *out, GError **error)
   return TRUE;
 }
 
+char *
+pal_landmarks_pts_path_for (const char *image)
+{
+  g_autofree char *dir = g_path_get_dirname (image);
+  g_autofree char *base = g_path_get_basename (image);
+  char *dot = strrchr (base, '.');
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (image != NULL, NULL);
+
+  if (dot && dot != base)
+    *dot = '\0';
+  name = g_strconcat (base, ".pts", NULL);
+  return g_build_filename (dir, name, NULL);
+}
+
 /* Reads a regular file of at most MAX_FILE_SIZE bytes, NUL-terminated. */
 static char *
 read_small_file (const char *path, gsize *len_out, GError **error)

@@ -23,6 +23,11 @@ typedef struct {
  * "x y" lines, recognised by content.  Anything but 68 finite points is an
  * error naming the file and the line. */
 gboolean pal_landmarks_load          (const char *path, PalLandmarks *out, GError **error);
+/* Where an image's landmarks are looked for: @image with its extension
+ * replaced by .pts ("faces/a.jpg" -> "faces/a.pts"), as folder datasets,
+ * pal faces --pts, pal landmarks and the application use it.  Newly
+ * allocated. */
+char    *pal_landmarks_pts_path_for  (const char *image);
 /* The same from @len bytes of @text (need not be NUL-terminated); @name
  * goes into messages. */
 gboolean pal_landmarks_parse         (const char *text, gsize len, const char *name,

@@ -1222,6 +1222,26 @@ test_parse_memory (void)
   g_string_free (s, TRUE);
 }
 
+/* Where an image's landmarks are looked for. */
+static void
+test_pts_path_for (void)
+{
+  static const char *const cases[][2] = {
+    { "faces/a.jpg", "faces/a.pts" },
+    { "/data/x.y/face.PNG", "/data/x.y/face.pts" },
+    { "face", "./face.pts" },
+    { "dir/.hidden", "dir/.hidden.pts" },
+    { "dir/a.b.jpeg", "dir/a.b.pts" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *pts = pal_landmarks_pts_path_for (cases[i][0]);
+
+      g_assert_cmpstr (pts, ==, cases[i][1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1242,6 +1262,7 @@ main (int argc, char **argv)
   g_test_add_func ("/landmarks/parse-memory", test_parse_memory);
   g_test_add_func ("/landmarks/save/round-trip", test_save_round_trip);
   g_test_add_func ("/landmarks/save/atomic", test_save_atomic);
+  g_test_add_func ("/landmarks/pts-path-for", test_pts_path_for);
   g_test_add_func ("/landmarks/mirror/table", test_mirror_table);
   g_test_add_func ("/landmarks/mirror/face", test_mirror_face);
   g_test_add_func ("/landmarks/transform-bounds", test_transform_bounds);

@@ -1015,21 +1015,6 @@ pal_inspector_set_image (PalInspector *self, PalImage *image, const char *path)
   set_image (self, image, path, NULL);
 }
 
-/* @path with its extension replaced by .pts. */
-static char *
-pts_beside (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  char *dot = strrchr (base, '.');
-  g_autofree char *name = NULL;
-
-  if (dot && dot != base)
-    *dot = '\0';
-  name = g_strconcat (base, ".pts", NULL);
-  return g_build_filename (dir, name, NULL);
-}
-
 gboolean
 pal_inspector_load_image (PalInspector *self, const char *path, GError **landmarks_error,
                           GError **error)
@@ -1046,7 +1031,7 @@ pal_inspector_load_image (PalInspector *self, const char *path, GError **landmar
   image = pal_image_load (path, error);   /* its errors name the file */
   if (!image)
     return FALSE;
-  pts = pts_beside (path);
+  pts = pal_landmarks_pts_path_for (path);
   if (g_strcmp0 (pts, path) != 0 && g_file_test (pts, G_FILE_TEST_EXISTS))
     has_lm = pal_landmarks_load (pts, &lm, landmarks_error);
 
